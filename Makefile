@@ -1,0 +1,44 @@
+# corolab - build every lesson, the benchmarks and the tests.
+#   make            build      make check    all tests     make bench   benchmarks
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make walkthrough   run the lessons in order, as in class
+LESSONS := 01_yield_generator 02_greenlet_switch 03_gevent_sleep \
+           04_sync_vs_async 05_io_autoswitch 06_socket_server 07_load_client
+# A lesson folder builds once it has a Makefile (later ones start as a README).
+BUILT_LESSONS := $(patsubst %/Makefile,%,$(wildcard $(addsuffix /Makefile,$(LESSONS))))
+
+all: lessons bench
+
+include common/corolab.mk
+
+lib:
+	$(MAKE) -C common lib
+
+lessons: lib
+	@set -e; for d in $(BUILT_LESSONS); do $(MAKE) -C $$d; done
+
+bench: lib
+	$(MAKE) -C tests/bench
+
+check: lessons bench
+	$(MAKE) -C tests check
+
+bench-run: bench
+	$(MAKE) -C tests/bench run
+
+install: lessons
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
+	    $(DESTDIR)$(PREFIX)/include/corolab
+	@set -e; for d in $(BUILT_LESSONS); do \
+	    echo install -m 755 $$d/$$d $(DESTDIR)$(PREFIX)/bin/corolab-$$d; \
+	    install -m 755 $$d/$$d $(DESTDIR)$(PREFIX)/bin/corolab-$$d; done
+	install -m 644 common/libcorolab.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 common/*.h $(DESTDIR)$(PREFIX)/include/corolab/
+
+clean:
+	$(MAKE) -C common clean
+	@for d in $(BUILT_LESSONS); do $(MAKE) -C $$d clean; done
+	$(MAKE) -C tests clean
+	$(MAKE) -C tests/bench clean
+
+.PHONY: all lib lessons bench bench-run check install clean

@@ -1,0 +1,247 @@
+/* cli.c - error exits, option parsing, colours. */
+#include "cli.h"
+
+#include <errno.h>
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *cl_progname = "corolab";
+
+static void vsay(const char *fmt, va_list ap, const char *tail)
+{
+    fflush(stdout);
+    fprintf(stderr, "%s: ", cl_progname);
+    vfprintf(stderr, fmt, ap);
+    if (tail)
+        fprintf(stderr, ": %s", tail);
+    fputc('\n', stderr);
+}
+
+void cl_err_exit(const char *fmt, ...)
+{
+    const char *why = strerror(errno);
+    va_list ap;
+    va_start(ap, fmt);
+    vsay(fmt, ap, why);
+    va_end(ap);
+    exit(CL_EXIT_FAIL);
+}
+
+void cl_fatal(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsay(fmt, ap, NULL);
+    va_end(ap);
+    exit(CL_EXIT_FAIL);
+}
+
+void cl_warn(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsay(fmt, ap, NULL);
+    va_end(ap);
+}
+
+void cl_usage_err(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsay(fmt, ap, NULL);
+    va_end(ap);
+    fprintf(stderr, "Try '%s --help' for more information.\n", cl_progname);
+    exit(CL_EXIT_USAGE);
+}
+
+bool cl_parse_long(const char *s, long min, long max, long *out)
+{
+    char *end;
+    long v;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+bool cl_parse_double(const char *s, double min, double max, double *out)
+{
+    char *end;
+    double v;
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v) || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+static void print_help(const cl_program *p)
+{
+    const cl_option *o;
+    printf("Usage: %s [OPTION]...%s%s\n%s\n\nOptions:\n", p->name,
+           p->args ? " " : "", p->args ? p->args : "", p->summary);
+    for (o = p->options; o && o->name; o++) {
+        char left[64];
+        snprintf(left, sizeof left, "%s%c%s--%s%s%s",
+                 o->short_name ? "-" : "", o->short_name ? o->short_name : ' ',
+                 o->short_name ? ", " : " ", o->name,
+                 o->arg_name ? " " : "", o->arg_name ? o->arg_name : "");
+        printf("  %-26s %s\n", o->short_name ? left : left + 1, o->help);
+    }
+    printf("  %-26s %s\n", "-h, --help", "show this help and exit");
+    printf("  %-26s %s\n", "-V, --version", "show the version and exit");
+    if (p->details)
+        printf("\n%s\n", p->details);
+}
+
+static const cl_option *find_long(const cl_program *p, const char *name, size_t len)
+{
+    const cl_option *o;
+    for (o = p->options; o && o->name; o++)
+        if (strlen(o->name) == len && strncmp(o->name, name, len) == 0)
+            return o;
+    return NULL;
+}
+
+static const cl_option *find_short(const cl_program *p, char c)
+{
+    const cl_option *o;
+    for (o = p->options; o && o->name; o++)
+        if (o->short_name == c)
+            return o;
+    return NULL;
+}
+
+static void take_value(const cl_option *o, const char *v)
+{
+    double lo = o->min, hi = o->max;
+    if (lo == hi) {
+        lo = -DBL_MAX;
+        hi = DBL_MAX;
+    }
+    switch (o->type) {
+    case CL_OPT_FLAG:
+        *(bool *)o->value = true;
+        break;
+    case CL_OPT_INT: {
+        long l = lo < (double)LONG_MIN ? LONG_MIN : (long)lo;
+        long h = hi > (double)LONG_MAX ? LONG_MAX : (long)hi;
+        if (!cl_parse_long(v, l, h, (long *)o->value))
+            cl_usage_err("--%s wants a whole number from %ld to %ld, not '%s'",
+                         o->name, l, h, v);
+        break;
+    }
+    case CL_OPT_DOUBLE:
+        if (!cl_parse_double(v, lo, hi, (double *)o->value))
+            cl_usage_err("--%s wants a number from %g to %g, not '%s'",
+                         o->name, lo, hi, v);
+        break;
+    case CL_OPT_STRING:
+        *(const char **)o->value = v;
+        break;
+    }
+}
+
+int cl_parse_args(const cl_program *p, int argc, char **argv)
+{
+    int i, npos = 0, first_pos = -1;
+    char **pos = calloc((size_t)argc + 1, sizeof *pos);
+
+    cl_progname = p->name;
+    if (!pos)
+        cl_fatal("out of memory");
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const cl_option *o = NULL;
+        const char *val = NULL;
+
+        if (strcmp(a, "--") == 0) {
+            while (++i < argc)
+                pos[npos++] = argv[i];
+            break;
+        }
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            print_help(p);
+            exit(0);
+        }
+        if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
+            printf("%s (corolab) %s\n", p->name, CL_VERSION);
+            exit(0);
+        }
+        if (a[0] == '-' && a[1] == '-') {
+            const char *eq = strchr(a + 2, '=');
+            size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+            o = find_long(p, a + 2, len);
+            if (!o)
+                cl_usage_err("unknown option '%.*s'", (int)len + 2, a);
+            if (eq) {
+                if (o->type == CL_OPT_FLAG)
+                    cl_usage_err("--%s takes no value", o->name);
+                val = eq + 1;
+            }
+        } else if (a[0] == '-' && a[1] && !a[2]) {
+            o = find_short(p, a[1]);
+            if (!o)
+                cl_usage_err("unknown option '%s'", a);
+        } else if (a[0] == '-' && a[1]) {
+            cl_usage_err("unknown option '%s'", a);
+        } else {
+            pos[npos++] = argv[i];
+            continue;
+        }
+        if (o->type != CL_OPT_FLAG && !val) {
+            if (i + 1 >= argc)
+                cl_usage_err("--%s needs a value (%s)", o->name,
+                             o->arg_name ? o->arg_name : "VALUE");
+            val = argv[++i];
+        }
+        take_value(o, val);
+    }
+    if (npos < p->min_args)
+        cl_usage_err("missing argument%s%s", p->args ? ": " : "",
+                     p->args ? p->args : "");
+    if (p->max_args >= 0 && npos > p->max_args)
+        cl_usage_err("unexpected argument '%s'", pos[p->max_args]);
+    /* Put positionals last, in order, so callers index from the return. */
+    first_pos = argc - npos;
+    for (i = 0; i < npos; i++)
+        argv[first_pos + i] = pos[i];
+    free(pos);
+    return first_pos;
+}
+
+bool cl_color_enabled(void)
+{
+    static int on = -1;
+    if (on < 0) {
+        const char *nc = getenv("NO_COLOR");
+        on = isatty(STDOUT_FILENO) && !(nc && *nc);
+    }
+    return on;
+}
+
+const char *cl_color(enum cl_color c)
+{
+    static const char *const esc[] = {
+        [CL_RESET] = "\033[0m", [CL_RED] = "\033[31;1m",
+        [CL_GREEN] = "\033[32;1m", [CL_YELLOW] = "\033[33;1m",
+        [CL_BLUE] = "\033[34;1m", [CL_DIM] = "\033[2m", [CL_BOLD] = "\033[1m",
+    };
+    return cl_color_enabled() ? esc[c] : "";
+}
+
+double cl_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}

@@ -1,0 +1,75 @@
+/*
+ * cli.h - the small helpers every lesson shares, in the spirit of TLPI's
+ * lib/: error exits, a usage line, option parsing with --help and
+ * --version, and colours that only appear on a terminal.
+ */
+#ifndef CL_CLI_H
+#define CL_CLI_H
+
+#include <stdbool.h>
+#include <errno.h>
+#include <stdio.h>
+
+#ifndef CL_VERSION
+#define CL_VERSION "0.1.0"
+#endif
+
+/* Exit statuses: 0 fine, 1 the lesson failed, 2 bad arguments. */
+enum { CL_EXIT_FAIL = 1, CL_EXIT_USAGE = 2 };
+
+extern const char *cl_progname;
+
+/* "prog: message: strerror(errno)" and exit 1. */
+void cl_err_exit(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* "prog: message" and exit 1. */
+void cl_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* "prog: message", "Try 'prog --help'." and exit 2. */
+void cl_usage_err(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* "prog: message" on stderr, and carry on. */
+void cl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+typedef enum {
+    CL_OPT_FLAG,   /* bool *, no argument */
+    CL_OPT_INT,    /* long *, whole number in [min, max] */
+    CL_OPT_DOUBLE, /* double *, number in [min, max] */
+    CL_OPT_STRING, /* const char **, any text */
+} cl_opt_type;
+
+typedef struct cl_option {
+    const char *name;     /* long name, without "--" */
+    char short_name;      /* 0 for none */
+    cl_opt_type type;
+    void *value;
+    const char *arg_name; /* "N", "SECONDS": shown in --help */
+    const char *help;
+    double min, max;      /* numbers only; min == max means no bound */
+} cl_option;
+
+typedef struct cl_program {
+    const char *name;        /* argv[0] is ignored: lessons keep one name */
+    const char *summary;     /* one line under the usage line */
+    const char *args;        /* positional part of the usage line, or NULL */
+    const char *details;     /* a paragraph after the options, or NULL */
+    const cl_option *options; /* ends with an entry whose name is NULL */
+    int min_args, max_args;  /* positional arguments allowed */
+} cl_program;
+
+/* Parse argv: sets option values, handles --help (exit 0) and --version
+ * (exit 0), and exits 2 with a usage message on anything it cannot take.
+ * Returns the index of the first positional argument. "--" ends options. */
+int cl_parse_args(const cl_program *prog, int argc, char **argv);
+
+/* Parse a whole number or a decimal, in [min, max]; false if not one. */
+bool cl_parse_long(const char *s, long min, long max, long *out);
+bool cl_parse_double(const char *s, double min, double max, double *out);
+
+/* ANSI colours: the escape, or "" when stdout is not a terminal or NO_COLOR
+ * is set (https://no-color.org). */
+enum cl_color { CL_RESET, CL_RED, CL_GREEN, CL_YELLOW, CL_BLUE, CL_DIM, CL_BOLD };
+const char *cl_color(enum cl_color c);
+bool cl_color_enabled(void);
+
+/* Seconds since an arbitrary fixed point (CLOCK_MONOTONIC). */
+double cl_now(void);
+
+#endif

@@ -1,0 +1,107 @@
+/* generator.c - yield/next/send over greenlets. */
+#include "generator.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct generator {
+    greenlet g; /* first: the running greenlet is the generator */
+    generator_fn fn;
+    void *arg;
+    bool running;
+};
+
+static void *gen_run(void *arg, void *value)
+{
+    generator *gen = arg;
+    (void)value;
+    gen->fn(gen, gen->arg);
+    return NULL;
+}
+
+generator *generator_new(generator_fn fn, void *arg)
+{
+    generator *gen = calloc(1, sizeof *gen);
+    if (!gen)
+        return NULL;
+    greenlet_init(&gen->g, gen_run, gen, NULL, NULL);
+    gen->fn = fn;
+    gen->arg = arg;
+    return gen;
+}
+
+void generator_free(generator *gen)
+{
+    if (!gen)
+        return;
+    /* A suspended generator's frames are dropped (C has no GeneratorExit). */
+    greenlet_free(&gen->g);
+    free(gen);
+}
+
+int generator_send(generator *gen, void *value, void **out)
+{
+    greenlet *me = greenlet_current();
+    void *r;
+
+    if (gen->g.thread != me->thread) {
+        errno = EPERM;
+        return -1;
+    }
+    if (gen->running) {
+        errno = EBUSY;
+        return -1;
+    }
+    if (gen->g.state == GREENLET_DEAD) {
+        errno = EPIPE;
+        return -1;
+    }
+    if (gen->g.state == GREENLET_NEW && value != NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    gen->g.parent = me; /* yield goes back to whoever resumed us */
+    gen->running = true;
+    r = greenlet_switch(&gen->g, value);
+    gen->running = false;
+    if (r == GREENLET_ERROR)
+        return -1;
+    if (gen->g.state == GREENLET_DEAD)
+        return GEN_DONE;
+    if (out)
+        *out = r;
+    return GEN_YIELDED;
+}
+
+int generator_next(generator *gen, void **out)
+{
+    return generator_send(gen, NULL, out);
+}
+
+void *generator_yield(void *value)
+{
+    greenlet *me = greenlet_current();
+    return greenlet_switch(me->parent, value);
+}
+
+bool generator_finished(const generator *gen)
+{
+    return gen->g.state == GREENLET_DEAD;
+}
+
+const char *generator_strerror(int err)
+{
+    switch (err) {
+    case EINVAL:
+        return "can't send a non-NULL value to a just-started generator";
+    case EPIPE:
+        return "generator already finished (StopIteration)";
+    case EBUSY:
+        return "generator already executing";
+    case EPERM:
+        return "generator belongs to another thread";
+    default:
+        return strerror(err);
+    }
+}

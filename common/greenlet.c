@@ -1,0 +1,458 @@
+/* greenlet.c - explicit-switch coroutines on top of cl_ctx_switch. */
+#include "greenlet.h"
+#include "sanitize.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+char greenlet_error_[1];
+
+/* The shared stack is where SHARED greenlets really run; it must hold the
+ * deepest call they make (printf and friends included), not what they keep
+ * while suspended, so it is generous. */
+#define SHARED_STACK_SIZE (1024 * 1024)
+#define RESTORER_STACK_SIZE (64 * 1024)
+
+struct greenlet_thread {
+    greenlet main;
+    greenlet *current;
+    greenlet *release;       /* dead GUARDED greenlet whose stack to free */
+    greenlet *switching_from; /* for ASan: who the last switch left */
+    cl_stack *shared;        /* this thread's shared stack, made on demand */
+    greenlet *shared_owner;  /* whose frames are on it now */
+    /* A context on its own small stack that swaps the shared stack's
+     * contents when a SHARED greenlet switches to another SHARED one: the
+     * copy cannot be made while running on the stack being overwritten. */
+    cl_ctx restorer;
+    cl_stack *restorer_stack;
+    greenlet *restore_to;
+    void *restorer_asan_fake;
+};
+
+static __thread struct greenlet_thread *gt;
+static greenlet_switch_hook switch_hook;
+static pthread_key_t thread_key;
+static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
+
+static void fatal(const char *what)
+{
+    fprintf(stderr, "corolab: %s\n", what);
+    abort();
+}
+
+/* ---- naming, and what the overflow handler asks ---- */
+
+const char *greenlet_name(const greenlet *g, char *buf, size_t len)
+{
+    if (g->name)
+        return g->name;
+    if (g == &g->thread->main)
+        return "main";
+    snprintf(buf, len, "greenlet %p", (const void *)g);
+    return buf;
+}
+
+/* Signal handler context: snprintf is avoided, names are copied by hand. */
+static const cl_stack *locate_running(char *name, size_t len)
+{
+    struct greenlet_thread *t = gt;
+    const greenlet *g;
+    const char *src;
+    size_t i = 0;
+
+    if (!t || !t->current)
+        return NULL;
+    g = t->current;
+    src = g->name ? g->name : (g == &t->main ? "main" : "an unnamed greenlet");
+    if (g->name && len > 10) {
+        memcpy(name, "greenlet '", 10);
+        i = 10;
+    }
+    for (; *src && i + 2 < len; src++)
+        name[i++] = *src;
+    if (g->name)
+        name[i++] = '\'';
+    name[i] = '\0';
+    if (g->stack_kind == GREENLET_STACK_SHARED)
+        return t->shared;
+    return g->stack;
+}
+
+/* ---- per-thread state ---- */
+
+static void thread_exit(void *p)
+{
+    struct greenlet_thread *t = p;
+    cl_stack_put(t->shared);
+    cl_stack_put(t->restorer_stack);
+    free(t);
+    gt = NULL;
+}
+
+static void make_key(void)
+{
+    pthread_key_create(&thread_key, thread_exit);
+    cl_stack_set_locator(locate_running);
+}
+
+static struct greenlet_thread *thread_state(void)
+{
+    struct greenlet_thread *t = gt;
+    if (likely(t))
+        return t;
+    pthread_once(&thread_key_once, make_key);
+    t = calloc(1, sizeof *t);
+    if (!t)
+        fatal("out of memory making a thread's main greenlet");
+    t->main.thread = t;
+    t->main.parent = &t->main;
+    t->main.state = GREENLET_ACTIVE;
+    t->current = &t->main;
+    gt = t;
+    pthread_setspecific(thread_key, t);
+    cl_stack_thread_init();
+    return t;
+}
+
+greenlet *greenlet_current(void)
+{
+    return thread_state()->current;
+}
+
+greenlet *greenlet_main(void)
+{
+    return &thread_state()->main;
+}
+
+void greenlet_set_switch_hook(greenlet_switch_hook hook)
+{
+    switch_hook = hook;
+}
+
+/* ---- making and freeing ---- */
+
+void greenlet_init(greenlet *g, greenlet_run run, void *arg, greenlet *parent,
+                   const greenlet_opts *opts)
+{
+    struct greenlet_thread *t = thread_state();
+    memset(g, 0, sizeof *g);
+    g->thread = t;
+    g->parent = parent ? parent : t->current;
+    g->run = run;
+    g->arg = arg;
+    g->state = GREENLET_NEW;
+    if (opts) {
+        g->stack_kind = (unsigned char)opts->stack_kind;
+        g->stack_size = opts->stack_size;
+        g->name = opts->name;
+    }
+}
+
+greenlet *greenlet_new_opts(greenlet_run run, void *arg, greenlet *parent,
+                            const greenlet_opts *opts)
+{
+    greenlet *g;
+    if (parent && parent->thread != thread_state()) {
+        errno = EPERM;
+        return NULL;
+    }
+    g = malloc(sizeof *g);
+    if (!g)
+        return NULL;
+    greenlet_init(g, run, arg, parent, opts);
+    g->owns_memory = 1;
+    return g;
+}
+
+greenlet *greenlet_new(greenlet_run run, void *arg, greenlet *parent)
+{
+    return greenlet_new_opts(run, arg, parent, NULL);
+}
+
+int greenlet_free(greenlet *g)
+{
+    if (!g)
+        return 0;
+    if (g == g->thread->current || g == &g->thread->main) {
+        errno = EBUSY;
+        return -1;
+    }
+    if (g->state == GREENLET_ACTIVE) {
+        /* C has no GreenletExit to unwind it with: its frames are dropped,
+         * and whatever they own is the caller's to have freed. */
+        if (g->thread->shared_owner == g)
+            g->thread->shared_owner = NULL;
+        cl_stack_put(g->stack);
+        g->stack = NULL;
+        g->state = GREENLET_DEAD;
+    }
+    free(g->saved);
+    g->saved = NULL;
+    g->saved_cap = 0;
+    if (g->owns_memory)
+        free(g);
+    return 0;
+}
+
+int greenlet_set_parent(greenlet *g, greenlet *parent)
+{
+    greenlet *p;
+    if (!parent || parent->thread != g->thread) {
+        errno = EPERM;
+        return -1;
+    }
+    for (p = parent; ; p = p->parent) {
+        if (p == g) {
+            errno = EINVAL;
+            return -1;
+        }
+        if (p->parent == p) /* main */
+            break;
+    }
+    g->parent = parent;
+    return 0;
+}
+
+/* ---- switching ---- */
+
+static void release_dead(struct greenlet_thread *t)
+{
+    greenlet *g = t->release;
+    t->release = NULL;
+    cl_stack_put(g->stack);
+    g->stack = NULL;
+}
+
+#ifdef CL_ASAN
+static inline void asan_leave(greenlet *from, const void *bottom, size_t size)
+{
+    __sanitizer_start_switch_fiber(
+        from && from->state != GREENLET_DEAD ? &from->asan_fake : NULL,
+        bottom, size);
+}
+static inline void asan_arrive(struct greenlet_thread *t, void *fake)
+{
+    const void *bottom;
+    size_t size;
+    __sanitizer_finish_switch_fiber(fake, &bottom, &size);
+    /* The main greenlet's stack is only learnt when we first leave it. */
+    if (t->switching_from == &t->main && !t->main.asan_bottom) {
+        t->main.asan_bottom = bottom;
+        t->main.asan_size = size;
+    }
+}
+#else
+#define asan_leave(from, bottom, size) ((void)0)
+#define asan_arrive(t, fake) ((void)0)
+#endif
+
+/* The one place a greenlet switch happens: from must be running. */
+static inline void *do_switch(struct greenlet_thread *t, greenlet *from,
+                              greenlet *to, void *value)
+{
+    t->current = to;
+    if (unlikely(switch_hook != NULL))
+        switch_hook(from, to);
+#ifdef CL_ASAN
+    t->switching_from = from;
+    asan_leave(from, to->asan_bottom, to->asan_size);
+#endif
+    value = cl_ctx_switch(&from->ctx, &to->ctx, value);
+    asan_arrive(t, from->asan_fake);
+    if (unlikely(t->release != NULL))
+        release_dead(t);
+    return value;
+}
+
+static void entry(void *arg, void *value);
+static void *switch_slow(struct greenlet_thread *t, greenlet *cur,
+                         greenlet *g, void *value);
+
+void *greenlet_switch(greenlet *g, void *value)
+{
+    struct greenlet_thread *t = gt;
+    greenlet *cur;
+
+    if (unlikely(g->thread != t)) {
+        errno = EPERM;
+        return GREENLET_ERROR;
+    }
+    cur = t->current;
+    if (likely(g->state == GREENLET_ACTIVE &&
+               g->stack_kind == GREENLET_STACK_GUARDED && g != cur))
+        return do_switch(t, cur, g, value);
+    return switch_slow(t, cur, g, value);
+}
+
+static int start_guarded(greenlet *g)
+{
+    g->stack = cl_stack_get(g->stack_size);
+    if (!g->stack)
+        return -1;
+    cl_ctx_make(&g->ctx, g->stack->base, g->stack->size, entry, g);
+    g->asan_bottom = g->stack->base;
+    g->asan_size = g->stack->size;
+    g->state = GREENLET_ACTIVE;
+    return 0;
+}
+
+static char *shared_top(struct greenlet_thread *t)
+{
+    return t->shared->base + t->shared->size;
+}
+
+/* Copy the owner's live frames off the shared stack. Never poisoned reads:
+ * ASan's redzones between frames are part of what is copied. */
+static CL_NO_ASAN void copy_bytes(char *dst, const char *src, size_t n)
+{
+    volatile char *d = dst; /* stop the compiler turning this into memcpy */
+    while (n--)
+        *d++ = *src++;
+}
+
+static void shared_evict(struct greenlet_thread *t)
+{
+    greenlet *o = t->shared_owner;
+    char *sp;
+    size_t n;
+
+    t->shared_owner = NULL;
+    if (!o || o->state != GREENLET_ACTIVE)
+        return;
+    sp = cl_ctx_sp(&o->ctx) - CL_CTX_SP_MARGIN;
+    n = (size_t)(shared_top(t) - sp);
+    if (n > o->saved_cap) {
+        char *p = realloc(o->saved, n);
+        if (!p)
+            fatal("out of memory saving a shared-stack greenlet");
+        o->saved = p;
+        o->saved_cap = n;
+    }
+    copy_bytes(o->saved, sp, n);
+    o->saved_len = n;
+}
+
+static void shared_install(struct greenlet_thread *t, greenlet *g)
+{
+    if (g->state == GREENLET_NEW) {
+        cl_ctx_make(&g->ctx, t->shared->base, t->shared->size, entry, g);
+        g->state = GREENLET_ACTIVE;
+    } else {
+        copy_bytes(shared_top(t) - g->saved_len, g->saved, g->saved_len);
+#ifdef CL_ASAN
+        __asan_unpoison_memory_region(shared_top(t) - g->saved_len,
+                                      g->saved_len);
+#endif
+    }
+    t->shared_owner = g;
+}
+
+static void restorer_main(void *arg, void *value)
+{
+    struct greenlet_thread *t = arg;
+    asan_arrive(t, NULL);
+    for (;;) {
+        greenlet *to = t->restore_to;
+        shared_evict(t);
+        shared_install(t, to);
+        t->current = to;
+#ifdef CL_ASAN
+        t->switching_from = NULL;
+        __sanitizer_start_switch_fiber(&t->restorer_asan_fake, to->asan_bottom,
+                                       to->asan_size);
+#endif
+        value = cl_ctx_switch(&t->restorer, &to->ctx, value);
+        asan_arrive(t, t->restorer_asan_fake);
+    }
+}
+
+static int ensure_shared(struct greenlet_thread *t)
+{
+    if (t->shared)
+        return 0;
+    t->shared = cl_stack_get(SHARED_STACK_SIZE);
+    t->restorer_stack = cl_stack_get(RESTORER_STACK_SIZE);
+    if (!t->shared || !t->restorer_stack) {
+        cl_stack_put(t->shared);
+        cl_stack_put(t->restorer_stack);
+        t->shared = t->restorer_stack = NULL;
+        return -1;
+    }
+    cl_ctx_make(&t->restorer, t->restorer_stack->base,
+                t->restorer_stack->size, restorer_main, t);
+    return 0;
+}
+
+static void *switch_slow(struct greenlet_thread *t, greenlet *cur,
+                         greenlet *g, void *value)
+{
+    while (g->state == GREENLET_DEAD) /* main never dies: this ends */
+        g = g->parent;
+    if (g == cur)
+        return value;
+    if (g->stack_kind == GREENLET_STACK_GUARDED) {
+        if (g->state == GREENLET_NEW && start_guarded(g) != 0)
+            return GREENLET_ERROR;
+        return do_switch(t, cur, g, value);
+    }
+    if (t->shared_owner == g)
+        return do_switch(t, cur, g, value);
+    if (ensure_shared(t) != 0)
+        return GREENLET_ERROR;
+    g->asan_bottom = t->shared->base;
+    g->asan_size = t->shared->size;
+    if (cur->stack_kind != GREENLET_STACK_SHARED) {
+        shared_evict(t);
+        shared_install(t, g);
+        return do_switch(t, cur, g, value);
+    }
+    /* We run on the shared stack ourselves: let the restorer swap it. */
+    t->restore_to = g;
+    t->current = NULL;
+    if (unlikely(switch_hook != NULL))
+        switch_hook(cur, g);
+#ifdef CL_ASAN
+    t->switching_from = cur;
+    asan_leave(cur, t->restorer_stack->base, t->restorer_stack->size);
+#endif
+    value = cl_ctx_switch(&cur->ctx, &t->restorer, value);
+    asan_arrive(t, cur->asan_fake);
+    if (unlikely(t->release != NULL))
+        release_dead(t);
+    return value;
+}
+
+/* Every greenlet starts here (via cl_ctx_make) and leaves from here. */
+static void entry(void *arg, void *value)
+{
+    greenlet *g = arg;
+    struct greenlet_thread *t = g->thread;
+    greenlet *p;
+
+    asan_arrive(t, NULL);
+    if (unlikely(t->release != NULL))
+        release_dead(t);
+    g->result = g->run(g->arg, value);
+    g->state = GREENLET_DEAD;
+    if (g->stack_kind == GREENLET_STACK_GUARDED) {
+        t->release = g;
+    } else {
+        if (t->shared_owner == g)
+            t->shared_owner = NULL;
+        free(g->saved);
+        g->saved = NULL;
+        g->saved_cap = g->saved_len = 0;
+    }
+    for (p = g->parent; p->state == GREENLET_DEAD; p = p->parent)
+        ;
+    switch_slow(t, g, p, g->result);
+    fatal("a dead greenlet was resumed, or its parent could not be started");
+}

@@ -1,0 +1,146 @@
+/*
+ * greenlet.h - layer 1: greenlets, coroutines you switch to explicitly.
+ *
+ * Mirrors Python's greenlet module:
+ *   g = greenlet(run, parent)      greenlet_new(run, arg, parent)
+ *   g.switch(x)                    greenlet_switch(g, x)
+ *   g.dead, g.parent               greenlet_dead(g), greenlet_parent(g)
+ *   greenlet.getcurrent()          greenlet_current()
+ *
+ * The rules are greenlet's: the first switch into g calls run(arg, value);
+ * when run returns, its return value is switched into g's parent (or the
+ * parent's parent, if that one is dead too); switching to a dead greenlet
+ * switches to its parent. Each thread has its own main greenlet, the one
+ * running main() or the thread function, and a greenlet belongs to the
+ * thread that made it: switching into another thread's greenlet fails.
+ *
+ * Stacks (see README.md, "Stacks"): a greenlet either owns a guarded stack
+ * (GREENLET_STACK_GUARDED, the default: fast switches, 256 KiB of address
+ * space each, two mappings each) or runs on its thread's one shared stack
+ * (GREENLET_STACK_SHARED: its used part is copied out when another shared
+ * greenlet takes the stack, the way Python's greenlet copies stacks; a few
+ * hundred bytes each, so a million fit in memory).
+ */
+#ifndef CL_GREENLET_H
+#define CL_GREENLET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "stack.h"
+#include "switch.h"
+
+typedef struct greenlet greenlet;
+typedef void *(*greenlet_run)(void *arg, void *value);
+
+enum greenlet_stack_kind {
+    GREENLET_STACK_GUARDED = 0,
+    GREENLET_STACK_SHARED = 1,
+};
+
+enum greenlet_state {
+    GREENLET_NEW = 0,    /* made, never switched into */
+    GREENLET_ACTIVE = 1, /* started, not finished */
+    GREENLET_DEAD = 2,   /* run returned */
+};
+
+/* Returned by greenlet_switch when the switch could not happen; errno
+ * says why (EPERM: another thread's greenlet; ENOMEM/EAGAIN: no stack). */
+extern char greenlet_error_[1];
+#define GREENLET_ERROR ((void *)greenlet_error_)
+
+struct greenlet_thread;
+
+/* Public so that higher layers can embed a greenlet in their own records
+ * (greenlet_init); treat the fields as read-only. */
+struct greenlet {
+    cl_ctx ctx;
+    struct greenlet_thread *thread;
+    greenlet *parent;
+    greenlet_run run;
+    void *arg;
+    void *result;          /* run's return value once dead */
+    unsigned char state;   /* enum greenlet_state */
+    unsigned char stack_kind;
+    unsigned char owns_memory; /* made by greenlet_new */
+    cl_stack *stack;       /* GUARDED: its own stack */
+    size_t stack_size;     /* GUARDED: requested size (0 = default) */
+    char *saved;           /* SHARED: copy of its part of the shared stack */
+    size_t saved_len, saved_cap;
+    void *sp_top;          /* SHARED: top of the shared stack when it ran */
+    const char *name;
+    /* AddressSanitizer's view of its stack (unused without ASan) */
+    const void *asan_bottom;
+    size_t asan_size;
+    void *asan_fake;
+};
+
+typedef struct greenlet_opts {
+    enum greenlet_stack_kind stack_kind;
+    size_t stack_size;     /* GUARDED only; 0 = CL_STACK_DEFAULT_SIZE */
+    const char *name;      /* for traces and the overflow message */
+} greenlet_opts;
+
+/* The calling thread's current greenlet (its main greenlet if none other
+ * has been switched to). Never NULL. */
+greenlet *greenlet_current(void);
+
+/* A new greenlet that will run run(arg, value); parent NULL means the
+ * current greenlet. No stack is taken until the first switch into it.
+ * NULL with errno set on failure. */
+greenlet *greenlet_new(greenlet_run run, void *arg, greenlet *parent);
+greenlet *greenlet_new_opts(greenlet_run run, void *arg, greenlet *parent,
+                            const greenlet_opts *opts);
+
+/* The same for a greenlet embedded in a caller's record; opts may be NULL. */
+void greenlet_init(greenlet *g, greenlet_run run, void *arg, greenlet *parent,
+                   const greenlet_opts *opts);
+
+/* Free a greenlet. One that is suspended mid-run has its frames dropped
+ * unrun (C has no GreenletExit to unwind them with). EBUSY for the running
+ * greenlet and for main. For greenlet_init'ed ones this releases the stack
+ * and the saved frames, not the record. */
+int greenlet_free(greenlet *g);
+
+/* Switch to g, passing value; returns the value passed back to us later,
+ * or GREENLET_ERROR. */
+void *greenlet_switch(greenlet *g, void *value);
+
+static inline bool greenlet_dead(const greenlet *g)
+{
+    return g->state == GREENLET_DEAD;
+}
+static inline bool greenlet_started(const greenlet *g)
+{
+    return g->state != GREENLET_NEW;
+}
+static inline greenlet *greenlet_parent(const greenlet *g)
+{
+    return g->parent;
+}
+static inline void *greenlet_result(const greenlet *g)
+{
+    return g->result;
+}
+
+/* Re-parent g; EINVAL if that would make a cycle, EPERM across threads. */
+int greenlet_set_parent(greenlet *g, greenlet *parent);
+
+/* The thread's main greenlet. */
+greenlet *greenlet_main(void);
+
+/* A short printable name: the one given in opts, else "greenlet 0x...". */
+const char *greenlet_name(const greenlet *g, char *buf, size_t len);
+
+/* Set a name later (the string must outlive the greenlet). */
+static inline void greenlet_set_name(greenlet *g, const char *name)
+{
+    g->name = name;
+}
+
+/* Optional hook called on every switch, for tracing (see trace.h); NULL
+ * turns it off. Costs one predictable branch per switch when off. */
+typedef void (*greenlet_switch_hook)(greenlet *from, greenlet *to);
+void greenlet_set_switch_hook(greenlet_switch_hook hook);
+
+#endif
