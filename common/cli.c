@@ -1,5 +1,6 @@
 /* cli.c - error exits, option parsing, colours. */
 #include "cli.h"
+#include "trace.h"
 
 #include <errno.h>
 #include <float.h>
@@ -97,6 +98,8 @@ static void print_help(const cl_program *p)
                  o->arg_name ? " " : "", o->arg_name ? o->arg_name : "");
         printf("  %-26s %s\n", o->short_name ? left : left + 1, o->help);
     }
+    printf("  %-26s %s\n", "--trace",
+           "show every switch on stderr (or set COROLAB_TRACE=1)");
     printf("  %-26s %s\n", "-h, --help", "show this help and exit");
     printf("  %-26s %s\n", "-V, --version", "show the version and exit");
     if (p->details)
@@ -157,6 +160,7 @@ int cl_parse_args(const cl_program *p, int argc, char **argv)
     char **pos = calloc((size_t)argc + 1, sizeof *pos);
 
     cl_progname = p->name;
+    cl_trace_from_env();
     if (!pos)
         cl_fatal("out of memory");
     for (i = 1; i < argc; i++) {
@@ -172,6 +176,10 @@ int cl_parse_args(const cl_program *p, int argc, char **argv)
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             print_help(p);
             exit(0);
+        }
+        if (strcmp(a, "--trace") == 0) {
+            cl_trace_enable(true);
+            continue;
         }
         if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
             printf("%s (corolab) %s\n", p->name, CL_VERSION);

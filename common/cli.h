@@ -54,8 +54,8 @@ typedef struct cl_program {
     int min_args, max_args;  /* positional arguments allowed */
 } cl_program;
 
-/* Parse argv: sets option values, handles --help (exit 0) and --version
- * (exit 0), and exits 2 with a usage message on anything it cannot take.
+/* Parse argv: sets option values, handles --help (exit 0), --version
+ * (exit 0) and --trace (see trace.h; so does COROLAB_TRACE=1), and exits 2 with a usage message on anything it cannot take.
  * Returns the index of the first positional argument. "--" ends options. */
 int cl_parse_args(const cl_program *prog, int argc, char **argv);
 

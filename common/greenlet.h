@@ -69,6 +69,7 @@ struct greenlet {
     size_t saved_len, saved_cap;
     void *sp_top;          /* SHARED: top of the shared stack when it ran */
     const char *name;
+    void *data;            /* free for the layer above (the hub's record) */
     /* AddressSanitizer's view of its stack (unused without ASan) */
     const void *asan_bottom;
     size_t asan_size;

@@ -1,0 +1,136 @@
+/*
+ * hub.h - layer 3: gevent's hub on libevent.
+ *
+ * Each thread has one hub: a greenlet that owns a libevent event_base and
+ * switches to whichever greenlet an event wakes. A greenlet that blocks
+ * (hub_sleep, hub_join, hub_wait_fd, a Queue or Event) switches to the hub;
+ * the hub resumes it when its timer fires or its fd is ready. The thread's
+ * main greenlet blocks the same way, so main() reads like gevent:
+ *
+ *   gevent.spawn(f, x)            hub_spawn(f, x)
+ *   gevent.sleep(s)               hub_sleep(s)
+ *   gevent.joinall([a, b])        hub_joinall(tasks, 2, HUB_FOREVER)
+ *   g.join(timeout)               hub_join(g, timeout)
+ *   g.kill()                      hub_kill(g)
+ *   gevent.getcurrent()           hub_current()
+ *
+ * Order is deterministic: greenlets made ready in the same loop turn run in
+ * the order they became ready, and timers with equal deadlines fire in the
+ * order they were set.
+ *
+ * Errors: calls return 0, or -1 with errno set:
+ *   ETIMEDOUT  the operation's timeout passed
+ *   ECANCELED  the calling greenlet was killed (hub_kill): finish up, return
+ *   EDEADLK    joining yourself, or nothing left that could ever wake you
+ *   EPERM      a blocking call from inside the hub (an event callback)
+ *   EBUSY      hub_wait_fd: another greenlet already waits on that fd in
+ *              that direction (gevent refuses this too)
+ *   ENOMEM     no memory or no stack for a new greenlet
+ * hub_strerror() words them for a student.
+ */
+#ifndef CL_HUB_H
+#define CL_HUB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "greenlet.h"
+
+struct event_base;
+
+#define HUB_FOREVER (-1.0) /* a timeout that never passes */
+
+typedef struct hub_task hub_task;   /* gevent.Greenlet */
+typedef void *(*hub_fn)(void *arg); /* its function; returns its result */
+
+typedef struct hub_spawn_opts {
+    enum greenlet_stack_kind stack_kind; /* GUARDED (default) or SHARED */
+    size_t stack_size;                   /* GUARDED only; 0 = default */
+    const char *name;                    /* for traces and messages */
+    bool detached;                       /* freed by the hub when it ends */
+} hub_spawn_opts;
+
+/* Start fn(arg) in a new greenlet at the hub's next turn. The task belongs
+ * to the caller, who frees it with hub_task_free once it has ended (like
+ * pthread_join), unless it was spawned detached (hub_detach / opts). NULL
+ * with errno set on failure. */
+hub_task *hub_spawn(hub_fn fn, void *arg);
+hub_task *hub_spawn_with(hub_fn fn, void *arg, const hub_spawn_opts *opts);
+/* The same, started after `seconds`. */
+hub_task *hub_spawn_later(double seconds, hub_fn fn, void *arg);
+
+/* Let the hub free t when it ends (now, if it has). t must not be used. */
+void hub_detach(hub_task *t);
+/* Free an ended (or never started) task. EBUSY if it is still running. */
+int hub_task_free(hub_task *t);
+
+/* Block the calling greenlet for `seconds`; hub_sleep(0) lets every other
+ * ready greenlet run once and comes back. */
+int hub_sleep(double seconds);
+
+/* Wait for t (or all of ts) to end, at most `timeout` seconds. */
+int hub_join(hub_task *t, double timeout);
+int hub_joinall(hub_task *const *ts, size_t n, double timeout);
+
+/* Kill t: if it never started it never will; if it is blocked, its blocking
+ * call returns -1/ECANCELED, and every later one too, until it returns.
+ * Then wait for it to end, at most `timeout` seconds (0: do not wait). */
+int hub_kill(hub_task *t, double timeout);
+
+/* The running task, or NULL in the thread's main greenlet. */
+hub_task *hub_current(void);
+/* Has the calling greenlet been killed? (for loops that never block) */
+bool hub_killed(void);
+
+/* What a task is and did. */
+bool hub_task_dead(const hub_task *t);
+bool hub_task_started(const hub_task *t);
+void *hub_task_result(const hub_task *t); /* fn's return value */
+bool hub_task_killed(const hub_task *t);
+greenlet *hub_task_greenlet(hub_task *t);
+const char *hub_task_name(const hub_task *t, char *buf, size_t len);
+
+/* Run the hub until no greenlet is ready, sleeping or waiting on I/O
+ * (gevent.wait()). */
+int hub_run(void);
+
+/* Wait until fd is readable (HUB_READ) or writable (HUB_WRITE). Returns 0
+ * when it may be; the caller retries its call (a wake-up can be spurious).
+ * The fd must be non-blocking. Call hub_fd_forget before closing it. */
+enum { HUB_READ = 0x02, HUB_WRITE = 0x04 }; /* libevent's EV_READ, EV_WRITE */
+int hub_wait_fd(int fd, short what, double timeout);
+/* Drop what the hub keeps for fd; greenlets waiting on it wake with EBADF. */
+void hub_fd_forget(int fd);
+
+/* The calling thread's hub: its event_base (for evhttp, evdns, ...). */
+struct event_base *hub_event_base(void);
+/* Choose libevent's backend ("epoll", "poll", "select") before the hub is
+ * first used on this thread; NULL restores the default. -1/EINVAL if the
+ * name is unknown here, EBUSY if the hub already exists. */
+int hub_set_backend(const char *method);
+/* The backend in use ("epoll"...). */
+const char *hub_backend(void);
+/* Free the calling thread's hub and all tasks it still holds. No greenlet
+ * may be running but main. For clean valgrind runs and tests. */
+void hub_shutdown(void);
+
+const char *hub_strerror(int err);
+
+/* ---- teaching primitives: gevent.event.Event and gevent.queue.Queue ---- */
+
+typedef struct hub_event hub_event;
+hub_event *hub_event_new(void);
+void hub_event_free(hub_event *e);
+void hub_event_set(hub_event *e);   /* wakes every waiter, in wait order */
+void hub_event_clear(hub_event *e);
+bool hub_event_is_set(const hub_event *e);
+int hub_event_wait(hub_event *e, double timeout);
+
+typedef struct hub_queue hub_queue; /* bounded FIFO of pointers */
+hub_queue *hub_queue_new(size_t capacity); /* capacity >= 1 */
+void hub_queue_free(hub_queue *q);
+int hub_queue_put(hub_queue *q, void *item, double timeout); /* blocks when full */
+int hub_queue_get(hub_queue *q, void **item, double timeout); /* blocks when empty */
+size_t hub_queue_size(const hub_queue *q);
+
+#endif
