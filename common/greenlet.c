@@ -26,6 +26,7 @@ struct greenlet_thread {
     greenlet *current;
     greenlet *release;       /* dead GUARDED greenlet whose stack to free */
     greenlet *switching_from; /* for ASan: who the last switch left */
+    unsigned last_id;
     cl_stack *shared;        /* this thread's shared stack, made on demand */
     greenlet *shared_owner;  /* whose frames are on it now */
     /* A context on its own small stack that swaps the shared stack's
@@ -56,7 +57,7 @@ const char *greenlet_name(const greenlet *g, char *buf, size_t len)
         return g->name;
     if (g == &g->thread->main)
         return "main";
-    snprintf(buf, len, "greenlet %p", (const void *)g);
+    snprintf(buf, len, "greenlet-%u", g->id);
     return buf;
 }
 
@@ -71,15 +72,24 @@ static const cl_stack *locate_running(char *name, size_t len)
     if (!t || !t->current)
         return NULL;
     g = t->current;
-    src = g->name ? g->name : (g == &t->main ? "main" : "an unnamed greenlet");
-    if (g->name && len > 10) {
+    src = g->name ? g->name : (g == &t->main ? "main" : "greenlet-");
+    if (len > 10) {
         memcpy(name, "greenlet '", 10);
         i = 10;
     }
-    for (; *src && i + 2 < len; src++)
+    for (; *src && i + 16 < len; src++)
         name[i++] = *src;
-    if (g->name)
-        name[i++] = '\'';
+    if (!g->name && g != &t->main) { /* its number, digit by digit */
+        char d[12];
+        int n = 0;
+        unsigned id = g->id;
+        do
+            d[n++] = (char)('0' + id % 10);
+        while ((id /= 10) && n < 11);
+        while (n)
+            name[i++] = d[--n];
+    }
+    name[i++] = '\'';
     name[i] = '\0';
     if (g->stack_kind == GREENLET_STACK_SHARED)
         return t->shared;
@@ -149,6 +159,7 @@ void greenlet_init(greenlet *g, greenlet_run run, void *arg, greenlet *parent,
     g->run = run;
     g->arg = arg;
     g->state = GREENLET_NEW;
+    g->id = ++t->last_id;
     if (opts) {
         g->stack_kind = (unsigned char)opts->stack_kind;
         g->stack_size = opts->stack_size;
@@ -266,7 +277,9 @@ static inline void *do_switch(struct greenlet_thread *t, greenlet *from,
     asan_leave(from, to->asan_bottom, to->asan_size);
 #endif
     value = cl_ctx_switch(&from->ctx, &to->ctx, value);
+#ifdef CL_ASAN
     asan_arrive(t, from->asan_fake);
+#endif
     if (unlikely(t->release != NULL))
         release_dead(t);
     return value;
@@ -298,8 +311,10 @@ static int start_guarded(greenlet *g)
     if (!g->stack)
         return -1;
     cl_ctx_make(&g->ctx, g->stack->base, g->stack->size, entry, g);
+#ifdef CL_ASAN
     g->asan_bottom = g->stack->base;
     g->asan_size = g->stack->size;
+#endif
     g->state = GREENLET_ACTIVE;
     return 0;
 }
@@ -338,10 +353,10 @@ static void shared_evict(struct greenlet_thread *t)
         if (!p)
             fatal("out of memory saving a shared-stack greenlet");
         o->saved = p;
-        o->saved_cap = n;
+        o->saved_cap = (unsigned)n;
     }
     copy_bytes(o->saved, sp, n);
-    o->saved_len = n;
+    o->saved_len = (unsigned)n;
 }
 
 static void shared_install(struct greenlet_thread *t, greenlet *g)
@@ -411,8 +426,10 @@ static void *switch_slow(struct greenlet_thread *t, greenlet *cur,
         return do_switch(t, cur, g, value);
     if (ensure_shared(t) != 0)
         return GREENLET_ERROR;
+#ifdef CL_ASAN
     g->asan_bottom = t->shared->base;
     g->asan_size = t->shared->size;
+#endif
     if (cur->stack_kind != GREENLET_STACK_SHARED) {
         shared_evict(t);
         shared_install(t, g);
@@ -428,7 +445,9 @@ static void *switch_slow(struct greenlet_thread *t, greenlet *cur,
     asan_leave(cur, t->restorer_stack->base, t->restorer_stack->size);
 #endif
     value = cl_ctx_switch(&cur->ctx, &t->restorer, value);
+#ifdef CL_ASAN
     asan_arrive(t, cur->asan_fake);
+#endif
     if (unlikely(t->release != NULL))
         release_dead(t);
     return value;

@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "sanitize.h"
 #include "stack.h"
 #include "switch.h"
 
@@ -63,17 +64,19 @@ struct greenlet {
     unsigned char state;   /* enum greenlet_state */
     unsigned char stack_kind;
     unsigned char owns_memory; /* made by greenlet_new */
+    unsigned id;           /* 1, 2, ... in order of making, per thread */
     cl_stack *stack;       /* GUARDED: its own stack */
     size_t stack_size;     /* GUARDED: requested size (0 = default) */
     char *saved;           /* SHARED: copy of its part of the shared stack */
-    size_t saved_len, saved_cap;
-    void *sp_top;          /* SHARED: top of the shared stack when it ran */
+    unsigned saved_len, saved_cap;
     const char *name;
     void *data;            /* free for the layer above (the hub's record) */
-    /* AddressSanitizer's view of its stack (unused without ASan) */
+#ifdef CL_ASAN
+    /* AddressSanitizer's view of its stack */
     const void *asan_bottom;
     size_t asan_size;
     void *asan_fake;
+#endif
 };
 
 typedef struct greenlet_opts {
@@ -130,7 +133,8 @@ int greenlet_set_parent(greenlet *g, greenlet *parent);
 /* The thread's main greenlet. */
 greenlet *greenlet_main(void);
 
-/* A short printable name: the one given in opts, else "greenlet 0x...". */
+/* A short printable name: the one given in opts, else "greenlet-ID"
+ * ("main" for the main greenlet). buf is used only for the latter. */
 const char *greenlet_name(const greenlet *g, char *buf, size_t len);
 
 /* Set a name later (the string must outlive the greenlet). */

@@ -7,9 +7,12 @@
  *                  Never on the greenlet's stack: SHARED-stack greenlets
  *                  have their stacks copied away while they wait.
  *   ready queue    FIFO of scheds to resume, in the order they were woken.
- *   timer heap     ours, ordered by (deadline, sequence), so equal
+ *   timers         ours, ordered by (deadline, sequence), so equal
  *                  deadlines fire in the order they were set; libevent
- *                  gets one timer, for the earliest deadline.
+ *                  gets one timer, for the earliest deadline. A timer set
+ *                  no earlier than the last one set (the usual case: many
+ *                  equal sleeps or timeouts) goes on a sorted FIFO list in
+ *                  O(1); only the others go on a binary heap.
  *   fd records     one per fd waited on: a persistent edge-triggered event
  *                  under epoll (a recv that meets EAGAIN costs one
  *                  epoll_wait and no epoll_ctl), one-shot events otherwise.
@@ -28,6 +31,7 @@
 #include <time.h>
 
 #define NOT_IN_HEAP SIZE_MAX
+#define IN_RUN (SIZE_MAX - 1) /* heap_idx of a timer on the sorted list */
 
 struct hub;
 struct waitlist;
@@ -45,14 +49,19 @@ struct sched {
     /* timer */
     uint64_t deadline;       /* ns, CLOCK_MONOTONIC */
     uint64_t seq;
-    size_t heap_idx;
+    size_t heap_idx;         /* NOT_IN_HEAP, IN_RUN, or its heap slot */
+    struct sched *run_prev, *run_next;
     int timer_reason;        /* what expiry means: 0 (sleep) or ETIMEDOUT */
     /* what it waits on, to be undone when something else wakes it */
     enum wait_kind wait_kind;
-    struct waitlist *wl;
-    struct sched *wl_prev, *wl_next;
-    struct fdrec *fd;
     short fd_dir;
+    union {
+        struct { /* WAIT_LIST */
+            struct waitlist *wl;
+            struct sched *wl_prev, *wl_next;
+        };
+        struct fdrec *fd; /* WAIT_FD */
+    };
 };
 
 struct waitlist {
@@ -88,6 +97,7 @@ struct hub {
     struct sched *ready_head, *ready_tail;
     struct sched **heap;
     size_t heap_len, heap_cap;
+    struct sched *run_head, *run_tail; /* timers set in deadline order */
     uint64_t timer_seq;
     struct fdrec **fds;
     size_t nfds;
@@ -164,6 +174,20 @@ static void heap_down(struct hub *h, size_t i)
 static int timer_add(struct hub *h, struct sched *s, uint64_t deadline,
                      int reason)
 {
+    s->deadline = deadline;
+    s->seq = h->timer_seq++;
+    s->timer_reason = reason;
+    if (!h->run_tail || deadline >= h->run_tail->deadline) {
+        s->heap_idx = IN_RUN;
+        s->run_next = NULL;
+        s->run_prev = h->run_tail;
+        if (h->run_tail)
+            h->run_tail->run_next = s;
+        else
+            h->run_head = s;
+        h->run_tail = s;
+        return 0;
+    }
     if (h->heap_len == h->heap_cap) {
         size_t cap = h->heap_cap ? h->heap_cap * 2 : 64;
         struct sched **v = realloc(h->heap, cap * sizeof *v);
@@ -172,9 +196,6 @@ static int timer_add(struct hub *h, struct sched *s, uint64_t deadline,
         h->heap = v;
         h->heap_cap = cap;
     }
-    s->deadline = deadline;
-    s->seq = h->timer_seq++;
-    s->timer_reason = reason;
     heap_set(h, h->heap_len++, s);
     heap_up(h, s->heap_idx);
     return 0;
@@ -187,6 +208,17 @@ static void timer_remove(struct hub *h, struct sched *s)
     if (i == NOT_IN_HEAP)
         return;
     s->heap_idx = NOT_IN_HEAP;
+    if (i == IN_RUN) {
+        if (s->run_prev)
+            s->run_prev->run_next = s->run_next;
+        else
+            h->run_head = s->run_next;
+        if (s->run_next)
+            s->run_next->run_prev = s->run_prev;
+        else
+            h->run_tail = s->run_prev;
+        return;
+    }
     last = h->heap[--h->heap_len];
     if (last == s)
         return;
@@ -195,6 +227,17 @@ static void timer_remove(struct hub *h, struct sched *s)
         heap_up(h, i);
     else
         heap_down(h, i);
+}
+
+/* The timer that expires first, or NULL. */
+static struct sched *timer_first(struct hub *h)
+{
+    struct sched *a = h->heap_len ? h->heap[0] : NULL, *b = h->run_head;
+    if (!a)
+        return b;
+    if (!b)
+        return a;
+    return earlier(a, b) ? a : b;
 }
 
 /* ---- ready queue, wait lists, wake ---- */
@@ -417,11 +460,11 @@ static void run_ready(struct hub *h)
 static void fire_timers(struct hub *h)
 {
     uint64_t now;
-    if (!h->heap_len)
+    struct sched *s;
+    if (!(s = timer_first(h)))
         return;
     now = now_ns();
-    while (h->heap_len && h->heap[0]->deadline <= now) {
-        struct sched *s = h->heap[0];
+    for (; s && s->deadline <= now; s = timer_first(h)) {
         timer_remove(h, s);
         if (s->blocked)
             wake(h, s, s->timer_reason);
@@ -445,12 +488,12 @@ static void *hub_main(void *arg, void *value)
         fire_timers(h);
         if (h->ready_head)
             continue;
-        if (h->run_waiter && h->blocked == 0 && h->heap_len == 0) {
+        if (h->run_waiter && h->blocked == 0 && !timer_first(h)) {
             wake(h, h->run_waiter, 0); /* hub_run: nothing left to do */
             continue;
         }
-        if (h->heap_len) {
-            uint64_t now = now_ns(), d = h->heap[0]->deadline;
+        if (timer_first(h)) {
+            uint64_t now = now_ns(), d = timer_first(h)->deadline;
             uint64_t ns = d > now ? d - now : 0;
             struct timeval tv = {(time_t)(ns / 1000000000u),
                                  (suseconds_t)((ns % 1000000000u + 999) / 1000)};
@@ -652,23 +695,39 @@ bool hub_killed(void)
 
 /* ---- blocking calls ---- */
 
-int hub_sleep(double seconds)
+/* sleep(0): go to the back of the ready queue, so that everyone ready
+ * runs first. */
+static __attribute__((noinline)) int yield_now(void)
 {
     struct hub *h;
     struct sched *me = blocking_caller(&h);
     if (!me)
         return -1;
+    me->blocked = true;
+    h->blocked++;
+    wake(h, me, 0);
+    greenlet_switch(h->gr, NULL);
+    return result(me->reason);
+}
+
+/* Kept apart from hub_sleep so that a million sleeping SHARED-stack
+ * greenlets each save a few bytes less of stack. */
+static __attribute__((noinline)) int sleep_until(uint64_t deadline)
+{
+    struct hub *h;
+    struct sched *me = blocking_caller(&h);
+    if (!me)
+        return -1;
+    return result(block(h, me, deadline, 0));
+}
+
+int hub_sleep(double seconds)
+{
     if (cl_trace_on)
         cl_tracef("sleep %.3f s", seconds > 0 ? seconds : 0.0);
-    if (seconds <= 0) {
-        /* Go to the back of the ready queue: everyone ready runs first. */
-        me->blocked = true;
-        h->blocked++;
-        wake(h, me, 0);
-        greenlet_switch(h->gr, NULL);
-        return result(me->reason);
-    }
-    return result(block(h, me, deadline_after(seconds), 0));
+    if (seconds <= 0)
+        return yield_now();
+    return sleep_until(deadline_after(seconds));
 }
 
 static uint64_t timeout_deadline(double timeout)
