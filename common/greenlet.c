@@ -10,6 +10,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#ifdef CL_VALGRIND
+#include <valgrind/memcheck.h>
+#else
+#define VALGRIND_MAKE_MEM_UNDEFINED(p, n) ((void)0)
+#endif
+
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
@@ -21,25 +27,11 @@ char greenlet_error_[1];
 #define SHARED_STACK_SIZE (1024 * 1024)
 #define RESTORER_STACK_SIZE (64 * 1024)
 
-struct greenlet_thread {
-    greenlet main;
-    greenlet *current;
-    greenlet *release;       /* dead GUARDED greenlet whose stack to free */
-    greenlet *switching_from; /* for ASan: who the last switch left */
-    unsigned last_id;
-    cl_stack *shared;        /* this thread's shared stack, made on demand */
-    greenlet *shared_owner;  /* whose frames are on it now */
-    /* A context on its own small stack that swaps the shared stack's
-     * contents when a SHARED greenlet switches to another SHARED one: the
-     * copy cannot be made while running on the stack being overwritten. */
-    cl_ctx restorer;
-    cl_stack *restorer_stack;
-    greenlet *restore_to;
-    void *restorer_asan_fake;
-};
 
-static __thread struct greenlet_thread *gt;
-static greenlet_switch_hook switch_hook;
+__thread struct greenlet_thread *greenlet_tls_;
+greenlet_switch_hook greenlet_hook_;
+#define gt greenlet_tls_
+#define switch_hook greenlet_hook_
 static pthread_key_t thread_key;
 static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
 
@@ -234,7 +226,7 @@ int greenlet_set_parent(greenlet *g, greenlet *parent)
 
 /* ---- switching ---- */
 
-static void release_dead(struct greenlet_thread *t)
+void greenlet_release_dead_(struct greenlet_thread *t)
 {
     greenlet *g = t->release;
     t->release = NULL;
@@ -276,12 +268,12 @@ static inline void *do_switch(struct greenlet_thread *t, greenlet *from,
     t->switching_from = from;
     asan_leave(from, to->asan_bottom, to->asan_size);
 #endif
-    value = cl_ctx_switch(&from->ctx, &to->ctx, value);
+    value = cl_ctx_switch_inline(&from->ctx, &to->ctx, value);
 #ifdef CL_ASAN
     asan_arrive(t, from->asan_fake);
 #endif
     if (unlikely(t->release != NULL))
-        release_dead(t);
+        greenlet_release_dead_(t);
     return value;
 }
 
@@ -289,7 +281,7 @@ static void entry(void *arg, void *value);
 static void *switch_slow(struct greenlet_thread *t, greenlet *cur,
                          greenlet *g, void *value);
 
-void *greenlet_switch(greenlet *g, void *value)
+void *greenlet_switch_out_(greenlet *g, void *value)
 {
     struct greenlet_thread *t = gt;
     greenlet *cur;
@@ -361,15 +353,20 @@ static void shared_evict(struct greenlet_thread *t)
 
 static void shared_install(struct greenlet_thread *t, greenlet *g)
 {
+#ifdef CL_ASAN
+    /* Frames of evicted or dead greenlets left their redzones in the
+     * shadow, where g's frames are about to go: start from a clean stack. */
+    __asan_unpoison_memory_region(t->shared->base, t->shared->size);
+#endif
     if (g->state == GREENLET_NEW) {
         cl_ctx_make(&g->ctx, t->shared->base, t->shared->size, entry, g);
         g->state = GREENLET_ACTIVE;
     } else {
+        /* valgrind marked the part below the last sp used on this stack
+         * inaccessible; the frames copied back in are live again. */
+        VALGRIND_MAKE_MEM_UNDEFINED(shared_top(t) - g->saved_len,
+                                    g->saved_len);
         copy_bytes(shared_top(t) - g->saved_len, g->saved, g->saved_len);
-#ifdef CL_ASAN
-        __asan_unpoison_memory_region(shared_top(t) - g->saved_len,
-                                      g->saved_len);
-#endif
     }
     t->shared_owner = g;
 }
@@ -449,7 +446,7 @@ static void *switch_slow(struct greenlet_thread *t, greenlet *cur,
     asan_arrive(t, cur->asan_fake);
 #endif
     if (unlikely(t->release != NULL))
-        release_dead(t);
+        greenlet_release_dead_(t);
     return value;
 }
 
@@ -462,7 +459,7 @@ static void entry(void *arg, void *value)
 
     asan_arrive(t, NULL);
     if (unlikely(t->release != NULL))
-        release_dead(t);
+        greenlet_release_dead_(t);
     g->result = g->run(g->arg, value);
     g->state = GREENLET_DEAD;
     if (g->stack_kind == GREENLET_STACK_GUARDED) {

@@ -106,9 +106,6 @@ void greenlet_init(greenlet *g, greenlet_run run, void *arg, greenlet *parent,
  * and the saved frames, not the record. */
 int greenlet_free(greenlet *g);
 
-/* Switch to g, passing value; returns the value passed back to us later,
- * or GREENLET_ERROR. */
-void *greenlet_switch(greenlet *g, void *value);
 
 static inline bool greenlet_dead(const greenlet *g)
 {
@@ -147,5 +144,53 @@ static inline void greenlet_set_name(greenlet *g, const char *name)
  * turns it off. Costs one predictable branch per switch when off. */
 typedef void (*greenlet_switch_hook)(greenlet *from, greenlet *to);
 void greenlet_set_switch_hook(greenlet_switch_hook hook);
+
+/* ---- internals of the switch fast path below: not API ---- */
+
+struct greenlet_thread {
+    greenlet main;
+    greenlet *current;
+    greenlet *release;       /* dead GUARDED greenlet whose stack to free */
+    greenlet *switching_from; /* for ASan: who the last switch left */
+    unsigned last_id;
+    cl_stack *shared;        /* this thread's shared stack, made on demand */
+    greenlet *shared_owner;  /* whose frames are on it now */
+    /* A context on its own small stack that swaps the shared stack's
+     * contents when a SHARED greenlet switches to another SHARED one: the
+     * copy cannot be made while running on the stack being overwritten. */
+    cl_ctx restorer;
+    cl_stack *restorer_stack;
+    greenlet *restore_to;
+    void *restorer_asan_fake;
+};
+extern __thread struct greenlet_thread *greenlet_tls_;
+extern greenlet_switch_hook greenlet_hook_;
+void *greenlet_switch_out_(greenlet *g, void *value);
+void greenlet_release_dead_(struct greenlet_thread *t);
+
+/* Switch to g, passing value; returns the value passed back to us later,
+ * or GREENLET_ERROR.
+ *
+ * The common case (a started greenlet with its own stack, on this thread,
+ * no trace hook) is inlined into the caller, switch included: see
+ * cl_ctx_switch_inline. Everything else, and every switch under ASan
+ * (which must be told about it), goes through greenlet_switch_out_. */
+static inline void *greenlet_switch(greenlet *g, void *value)
+{
+#if defined(CL_HAVE_INLINE_SWITCH) && !defined(CL_ASAN)
+    struct greenlet_thread *t = greenlet_tls_;
+    greenlet *cur;
+    if (__builtin_expect(g->thread == t && g->state == GREENLET_ACTIVE &&
+                         g->stack_kind == GREENLET_STACK_GUARDED &&
+                         greenlet_hook_ == NULL && g != (cur = t->current), 1)) {
+        t->current = g;
+        value = cl_ctx_switch_inline(&cur->ctx, &g->ctx, value);
+        if (__builtin_expect(t->release != NULL, 0))
+            greenlet_release_dead_(t);
+        return value;
+    }
+#endif
+    return greenlet_switch_out_(g, value);
+}
 
 #endif

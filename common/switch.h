@@ -64,6 +64,59 @@ static inline char *cl_ctx_sp(const cl_ctx *c)
 }
 #endif
 
+#if defined(__x86_64__) && !defined(CL_SWITCH_UCONTEXT)
+#define CL_HAVE_INLINE_SWITCH 1
+/* cl_ctx_switch without the call: the compiler saves only the registers
+ * that are live across it (everything is declared clobbered), and the jump
+ * back lands at this very call site, so the CPU's return-address predictor
+ * is not fooled by a `ret` that returns somewhere else. This is what makes
+ * a greenlet switch cost a few ns (the approach of PhotonLibOS' "Stackful
+ * Coroutine Made Fast"). Same frame as switch_x86_64.S, so a context saved
+ * by either is resumed by either. */
+static inline __attribute__((always_inline)) void *
+cl_ctx_switch_inline(cl_ctx *from, cl_ctx *to, void *value)
+{
+    __asm__ volatile(
+        "leaq    -128(%%rsp), %%rsp\n\t" /* keep off the caller's red zone */
+        "pushq   %%rbp\n\t"
+        "leaq    1f(%%rip), %%rcx\n\t"
+        "pushq   %%rcx\n\t"
+        "subq    $8, %%rsp\n\t"
+        "fnstcw  (%%rsp)\n\t"
+        "stmxcsr 4(%%rsp)\n\t"
+        "movq    %%rsp, (%%rdi)\n\t"
+        "movq    %%rsp, %%rax\n\t"
+        "movq    (%%rsi), %%rsp\n\t"
+        "movzwl  (%%rax), %%ecx\n\t"
+        "cmpw    (%%rsp), %%cx\n\t"
+        "jne     2f\n\t"
+        "movl    4(%%rax), %%ecx\n\t"
+        "cmpl    4(%%rsp), %%ecx\n\t"
+        "jne     2f\n"
+        "3:\n\t"
+        "addq    $8, %%rsp\n\t"
+        "popq    %%rcx\n\t"
+        "jmpq    *%%rcx\n"
+        "2:\n\t"
+        "fldcw   (%%rsp)\n\t"
+        "ldmxcsr 4(%%rsp)\n\t"
+        "jmp     3b\n"
+        "1:\n\t"
+        "popq    %%rbp\n\t"
+        "leaq    128(%%rsp), %%rsp"
+        : "+d"(value), "+D"(from), "+S"(to)
+        :
+        : "rax", "rbx", "rcx", "r8", "r9", "r10", "r11", "r12", "r13",
+          "r14", "r15", "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3",
+          "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
+          "xmm12", "xmm13", "xmm14", "xmm15", "st", "st(1)", "st(2)",
+          "st(3)", "st(4)", "st(5)", "st(6)", "st(7)");
+    return value;
+}
+#else
+#define cl_ctx_switch_inline cl_ctx_switch
+#endif
+
 /* Entry point of a fresh context: gets the arg given to cl_ctx_make and the
  * value passed by the first switch into it. It must never return. */
 typedef void (*cl_ctx_entry)(void *arg, void *value);
