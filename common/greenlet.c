@@ -156,6 +156,7 @@ void greenlet_init(greenlet *g, greenlet_run run, void *arg, greenlet *parent,
         g->stack_kind = (unsigned char)opts->stack_kind;
         g->stack_size = opts->stack_size;
         g->name = opts->name;
+        g->fpu_fixed = opts->fpu_fixed;
     }
 }
 
@@ -268,7 +269,10 @@ static inline void *do_switch(struct greenlet_thread *t, greenlet *from,
     t->switching_from = from;
     asan_leave(from, to->asan_bottom, to->asan_size);
 #endif
-    value = cl_ctx_switch_inline(&from->ctx, &to->ctx, value);
+    if (from->fpu_fixed)
+        value = cl_ctx_switch_inline_fixed(&from->ctx, &to->ctx, value);
+    else
+        value = cl_ctx_switch_inline(&from->ctx, &to->ctx, value);
 #ifdef CL_ASAN
     asan_arrive(t, from->asan_fake);
 #endif

@@ -532,7 +532,9 @@ static struct hub *hub_get(void)
 {
     struct hub *h = tls_hub;
     struct event_config *cfg;
-    static const greenlet_opts hub_opts = {.name = "hub"};
+    /* The hub never touches the rounding mode: switches away from it need
+     * not store its FPU control words (see switch.h). */
+    static const greenlet_opts hub_opts = {.name = "hub", .fpu_fixed = true};
 
     if (h)
         return h;

@@ -49,20 +49,18 @@ void cl_ctx_make(cl_ctx *ctx, void *stack, size_t size, cl_ctx_entry entry,
                  void *arg)
 {
     uintptr_t top = ((uintptr_t)stack + size) & ~(uintptr_t)15;
-    /* The frame of switch_x86_64.S plus entry and arg for the trampoline,
+    /* The resume address (the trampoline), then entry and arg for it,
      * placed so that rsp is 16-aligned when the trampoline calls entry;
      * 16 zero bytes above end backtraces. */
-    uint64_t *sp = (uint64_t *)(top - 16 - 32);
-    uint16_t fpucw;
-    uint32_t mxcsr;
+    uint64_t *sp = (uint64_t *)(top - 16 - 24);
 
-    __asm__ volatile("fnstcw %0" : "=m"(fpucw));
-    __asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
-    memset(sp, 0, 16 + 32);
-    sp[0] = (uint64_t)fpucw | ((uint64_t)mxcsr << 32);
-    sp[1] = (uint64_t)(uintptr_t)cl_ctx_trampoline;
-    sp[2] = (uint64_t)(uintptr_t)entry;
-    sp[3] = (uint64_t)(uintptr_t)arg;
+    __asm__ volatile("fnstcw %0" : "=m"(ctx->fpucw));
+    __asm__ volatile("stmxcsr %0" : "=m"(ctx->mxcsr));
+    ctx->pad_ = 0;
+    memset(sp, 0, 16 + 24);
+    sp[0] = (uint64_t)(uintptr_t)cl_ctx_trampoline;
+    sp[1] = (uint64_t)(uintptr_t)entry;
+    sp[2] = (uint64_t)(uintptr_t)arg;
     ctx->sp = sp;
 }
 

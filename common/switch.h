@@ -1,15 +1,17 @@
 /*
  * switch.h - layer 0: the bare context switch.
  *
- * A context is one saved stack pointer. Everything else a suspended
- * coroutine needs (callee-saved registers, its x87 control word and MXCSR,
- * or FPCR on aarch64, and the address to resume at) is pushed onto its own
- * stack by cl_ctx_switch, so switching is "push, swap sp, pop".
+ * A context is a saved stack pointer (and, on x86-64, the FPU control
+ * words). Everything else a suspended coroutine needs (callee-saved
+ * registers, the address to resume at; FPCR on aarch64) is pushed onto its
+ * own stack, so switching is "push, swap sp, pop".
  *
  * The FPU control state is per coroutine but is only *loaded* when the two
- * sides differ: storing it is a couple of cycles, loading it (ldmxcsr,
- * fldcw) is what costs, and almost every switch is between coroutines that
- * never touched the rounding mode.
+ * sides differ: loading it (ldmxcsr, fldcw) is what costs, and almost every
+ * switch is between coroutines that never touched the rounding mode.
+ * Storing it (stmxcsr) still costs a few ns, so a context that promises
+ * never to change it (the hub) can be left with cl_ctx_switch_inline_fixed,
+ * which compares against its recorded words instead of storing them.
  *
  * Built as hand-written assembly for x86-64 and aarch64, or on top of
  * ucontext with `make SWITCH=ucontext` (portable, ~20x slower because
@@ -29,12 +31,18 @@ typedef struct cl_ctx {
 } cl_ctx;
 #define CL_SWITCH_NAME "ucontext"
 #else
+#if defined(__x86_64__)
+typedef struct cl_ctx {
+    void *sp;
+    unsigned short fpucw; /* x87 control word when last suspended */
+    unsigned short pad_;
+    unsigned int mxcsr;   /* MXCSR when last suspended */
+} cl_ctx;
+#define CL_SWITCH_NAME "asm-x86_64"
+#elif defined(__aarch64__)
 typedef struct cl_ctx {
     void *sp;
 } cl_ctx;
-#if defined(__x86_64__)
-#define CL_SWITCH_NAME "asm-x86_64"
-#elif defined(__aarch64__)
 #define CL_SWITCH_NAME "asm-aarch64"
 #else
 #error "no assembly switch for this CPU: build with make SWITCH=ucontext"
@@ -73,48 +81,58 @@ static inline char *cl_ctx_sp(const cl_ctx *c)
  * a greenlet switch cost a few ns (the approach of PhotonLibOS' "Stackful
  * Coroutine Made Fast"). Same frame as switch_x86_64.S, so a context saved
  * by either is resumed by either. */
+#define CL_SWITCH_ASM_(save_fpu)                                        \
+    __asm__ volatile(                                                   \
+        "leaq    -128(%%rsp), %%rsp\n\t" /* off the caller's red zone */ \
+        "pushq   %%rbp\n\t"                                             \
+        "leaq    1f(%%rip), %%rcx\n\t"                                  \
+        "pushq   %%rcx\n\t"                                             \
+        save_fpu                                                        \
+        "movq    %%rsp, (%%rdi)\n\t"                                    \
+        "movzwl  8(%%rdi), %%ecx\n\t"                                   \
+        "cmpw    8(%%rsi), %%cx\n\t"                                    \
+        "jne     2f\n\t"                                                \
+        "movl    12(%%rdi), %%ecx\n\t"                                  \
+        "cmpl    12(%%rsi), %%ecx\n\t"                                  \
+        "jne     2f\n"                                                   \
+        "3:\n\t"                                                        \
+        "movq    (%%rsi), %%rsp\n\t"                                    \
+        "popq    %%rcx\n\t"                                             \
+        "jmpq    *%%rcx\n"                                               \
+        "2:\n\t"                                                        \
+        "fldcw   8(%%rsi)\n\t"                                          \
+        "ldmxcsr 12(%%rsi)\n\t"                                         \
+        "jmp     3b\n"                                                   \
+        "1:\n\t"                                                        \
+        "popq    %%rbp\n\t"                                             \
+        "leaq    128(%%rsp), %%rsp"                                      \
+        : "+d"(value), "+D"(from), "+S"(to)                             \
+        :                                                               \
+        : "rax", "rbx", "rcx", "r8", "r9", "r10", "r11", "r12", "r13",  \
+          "r14", "r15", "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3",  \
+          "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",      \
+          "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "st", "st(1)",   \
+          "st(2)", "st(3)", "st(4)", "st(5)", "st(6)", "st(7)")
+
 static inline __attribute__((always_inline)) void *
 cl_ctx_switch_inline(cl_ctx *from, cl_ctx *to, void *value)
 {
-    __asm__ volatile(
-        "leaq    -128(%%rsp), %%rsp\n\t" /* keep off the caller's red zone */
-        "pushq   %%rbp\n\t"
-        "leaq    1f(%%rip), %%rcx\n\t"
-        "pushq   %%rcx\n\t"
-        "subq    $8, %%rsp\n\t"
-        "fnstcw  (%%rsp)\n\t"
-        "stmxcsr 4(%%rsp)\n\t"
-        "movq    %%rsp, (%%rdi)\n\t"
-        "movq    %%rsp, %%rax\n\t"
-        "movq    (%%rsi), %%rsp\n\t"
-        "movzwl  (%%rax), %%ecx\n\t"
-        "cmpw    (%%rsp), %%cx\n\t"
-        "jne     2f\n\t"
-        "movl    4(%%rax), %%ecx\n\t"
-        "cmpl    4(%%rsp), %%ecx\n\t"
-        "jne     2f\n"
-        "3:\n\t"
-        "addq    $8, %%rsp\n\t"
-        "popq    %%rcx\n\t"
-        "jmpq    *%%rcx\n"
-        "2:\n\t"
-        "fldcw   (%%rsp)\n\t"
-        "ldmxcsr 4(%%rsp)\n\t"
-        "jmp     3b\n"
-        "1:\n\t"
-        "popq    %%rbp\n\t"
-        "leaq    128(%%rsp), %%rsp"
-        : "+d"(value), "+D"(from), "+S"(to)
-        :
-        : "rax", "rbx", "rcx", "r8", "r9", "r10", "r11", "r12", "r13",
-          "r14", "r15", "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3",
-          "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
-          "xmm12", "xmm13", "xmm14", "xmm15", "st", "st(1)", "st(2)",
-          "st(3)", "st(4)", "st(5)", "st(6)", "st(7)");
+    CL_SWITCH_ASM_("fnstcw  8(%%rdi)\n\t"
+                   "stmxcsr 12(%%rdi)\n\t");
+    return value;
+}
+
+/* The same for a `from` whose FPU control words never change from those
+ * it was made with: they are compared, not stored again. */
+static inline __attribute__((always_inline)) void *
+cl_ctx_switch_inline_fixed(cl_ctx *from, cl_ctx *to, void *value)
+{
+    CL_SWITCH_ASM_("");
     return value;
 }
 #else
 #define cl_ctx_switch_inline cl_ctx_switch
+#define cl_ctx_switch_inline_fixed cl_ctx_switch
 #endif
 
 /* Entry point of a fresh context: gets the arg given to cl_ctx_make and the

@@ -1,13 +1,12 @@
 /*
  * x86-64 System V context switch. See switch.h.
  *
- * A suspended context's stack pointer points at this frame:
- *      0(%rsp)  x87 control word (bytes 0-1) | MXCSR (bytes 4-7)
- *      8(%rsp)  where to resume
- * Resuming is: load the stack pointer, load the FPU control words if they
- * differ from the ones in force, pop both words, jump. What lies above the
- * two words belongs to the code at the resume address: here, rbp and the
- * five other callee-saved registers and our caller's return address; for
+ * A suspended context's stack pointer points at the address to resume
+ * at; its x87 control word and MXCSR are kept in the cl_ctx. Resuming is:
+ * load the FPU control words if they differ from the ones in force, load
+ * the stack pointer, pop the address, jump. What lies above the address
+ * belongs to the code found there: for cl_ctx_switch, rbp, the five other
+ * callee-saved registers and our caller's return address; for
  * cl_ctx_switch_inline (switch.h), just rbp, since the compiler saves
  * whatever else is live; for a fresh context, entry and arg.
  *
@@ -29,25 +28,22 @@ cl_ctx_switch:
     pushq   %rbp
     leaq    .Lresume(%rip), %rcx
     pushq   %rcx
-    subq    $8, %rsp
-    fnstcw  (%rsp)
-    stmxcsr 4(%rsp)
+    fnstcw  8(%rdi)
+    stmxcsr 12(%rdi)
     movq    %rsp, (%rdi)
-    movq    %rsp, %rax
-    movq    (%rsi), %rsp
     /* Compare with loads the size of the stores: an 8-byte load of the
      * two would stall on store forwarding. */
-    movzwl  (%rax), %ecx
-    cmpw    (%rsp), %cx
+    movzwl  8(%rdi), %ecx
+    cmpw    8(%rsi), %cx
     jne     2f
-    movl    4(%rax), %ecx
-    cmpl    4(%rsp), %ecx
+    movl    12(%rdi), %ecx
+    cmpl    12(%rsi), %ecx
     jne     2f
-1:  addq    $8, %rsp
+1:  movq    (%rsi), %rsp
     popq    %rcx
     jmpq    *%rcx
-2:  fldcw   (%rsp)
-    ldmxcsr 4(%rsp)
+2:  fldcw   8(%rsi)
+    ldmxcsr 12(%rsi)
     jmp     1b
 .Lresume:
     popq    %rbp
