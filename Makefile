@@ -2,6 +2,7 @@
 #   make            build      make check    all tests     make bench   benchmarks
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make walkthrough   run the lessons in order, as in class
+#   make fuzz       libFuzzer on the URL and HTTP parsers, FUZZ_SECONDS=30 each
 LESSONS := 01_yield_generator 02_greenlet_switch 03_gevent_sleep \
            04_sync_vs_async 05_io_autoswitch 06_socket_server 07_load_client
 # A lesson folder builds once it has a Makefile (later ones start as a README).
@@ -23,6 +24,9 @@ bench: lib
 check: lessons bench
 	$(MAKE) -C tests check
 
+fuzz:
+	$(MAKE) -C tests/fuzz run FUZZ_SECONDS=$(or $(FUZZ_SECONDS),30)
+
 bench-run: bench
 	$(MAKE) -C tests/bench run
 
@@ -40,5 +44,6 @@ clean:
 	@for d in $(BUILT_LESSONS); do $(MAKE) -C $$d clean; done
 	$(MAKE) -C tests clean
 	$(MAKE) -C tests/bench clean
+	$(MAKE) -C tests/fuzz clean
 
-.PHONY: all lib lessons bench bench-run check install clean
+.PHONY: all lib lessons bench bench-run check fuzz install clean

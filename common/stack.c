@@ -67,6 +67,27 @@ static void stack_unmap(cl_stack *st)
     free(st);
 }
 
+/* A thread's pooled stacks are unmapped when it exits: nothing else can
+ * reach them then. The key's value only makes the destructor run. */
+static pthread_key_t pool_key;
+static pthread_once_t pool_key_once = PTHREAD_ONCE_INIT;
+
+static void pool_drain(void *unused)
+{
+    (void)unused;
+    while (pool) {
+        cl_stack *st = pool;
+        pool = st->next_free;
+        stack_unmap(st);
+    }
+    pool_len = 0;
+}
+
+static void make_pool_key(void)
+{
+    pthread_key_create(&pool_key, pool_drain);
+}
+
 cl_stack *cl_stack_get(size_t size)
 {
     if (size == 0)
@@ -89,6 +110,10 @@ void cl_stack_put(cl_stack *st)
         /* Frames that died with their coroutine leave poisoned shadow. */
         __asan_unpoison_memory_region(st->base, st->size);
 #endif
+        if (!pool) {
+            pthread_once(&pool_key_once, make_pool_key);
+            pthread_setspecific(pool_key, st);
+        }
         st->next_free = pool;
         pool = st;
         pool_len++;
