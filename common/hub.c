@@ -86,7 +86,6 @@ struct fdrec {
     struct event *ev;        /* ET mode: READ|WRITE|PERSIST|ET */
     struct event *rev, *wev; /* level mode: one-shot per direction */
     struct sched *reader, *writer;
-    short ready;             /* ET mode: edges seen with nobody waiting */
 };
 
 struct hub {
@@ -816,18 +815,12 @@ static void fd_ready(evutil_socket_t fd, short what, void *arg)
     struct fdrec *r = arg;
     struct hub *h = tls_hub;
     (void)fd;
-    if (what & EV_READ) {
-        if (r->reader)
-            wake(h, r->reader, 0);
-        else
-            r->ready |= EV_READ;
-    }
-    if (what & EV_WRITE) {
-        if (r->writer)
-            wake(h, r->writer, 0);
-        else
-            r->ready |= EV_WRITE;
-    }
+    /* An edge nobody waits for is dropped: whoever waits next has just
+     * had EAGAIN, which is newer news (see hub_wait_fd in hub.h). */
+    if ((what & EV_READ) && r->reader)
+        wake(h, r->reader, 0);
+    if ((what & EV_WRITE) && r->writer)
+        wake(h, r->writer, 0);
 }
 
 static struct fdrec *fd_record(struct hub *h, int fd)
@@ -909,10 +902,6 @@ int hub_wait_fd(int fd, short what, double timeout)
     slot = what == HUB_READ ? &r->reader : &r->writer;
     if (*slot)
         return result(EBUSY);
-    if (r->ready & what) { /* an edge came while nobody waited */
-        r->ready &= (short)~what;
-        return 0;
-    }
     if (timeout == 0)
         return result(ETIMEDOUT);
     if (!h->edge_triggered &&

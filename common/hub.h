@@ -96,7 +96,11 @@ int hub_run(void);
 
 /* Wait until fd is readable (HUB_READ) or writable (HUB_WRITE). Returns 0
  * when it may be; the caller retries its call (a wake-up can be spurious).
- * The fd must be non-blocking. Call hub_fd_forget before closing it. */
+ * The fd must be non-blocking, and the call must come right after the
+ * read/write/accept/connect that failed with EAGAIN, with no switch in
+ * between: under epoll the fd is watched edge-triggered (so a wait costs
+ * no epoll_ctl), and readiness that came and went before that call is not
+ * remembered. Call hub_fd_forget before closing the fd. */
 enum { HUB_READ = 0x02, HUB_WRITE = 0x04 }; /* libevent's EV_READ, EV_WRITE */
 int hub_wait_fd(int fd, short what, double timeout);
 /* Drop what the hub keeps for fd; greenlets waiting on it wake with EBADF. */
