@@ -93,6 +93,8 @@ static const cl_stack *locate_running(char *name, size_t len)
 static void thread_exit(void *p)
 {
     struct greenlet_thread *t = p;
+    if (t->release)
+        greenlet_release_dead_(t);
     cl_stack_put(t->shared);
     cl_stack_put(t->restorer_stack);
     free(t);
@@ -117,6 +119,7 @@ static struct greenlet_thread *thread_state(void)
     t->main.thread = t;
     t->main.parent = &t->main;
     t->main.state = GREENLET_ACTIVE;
+    t->main.fast = 1;
     t->current = &t->main;
     gt = t;
     pthread_setspecific(thread_key, t);
@@ -189,6 +192,8 @@ int greenlet_free(greenlet *g)
         errno = EBUSY;
         return -1;
     }
+    if (g->thread->release == g)
+        greenlet_release_dead_(g->thread);
     if (g->state == GREENLET_ACTIVE) {
         /* C has no GreenletExit to unwind it with: its frames are dropped,
          * and whatever they own is the caller's to have freed. */
@@ -197,6 +202,7 @@ int greenlet_free(greenlet *g)
         cl_stack_put(g->stack);
         g->stack = NULL;
         g->state = GREENLET_DEAD;
+        g->fast = 0;
     }
     free(g->saved);
     g->saved = NULL;
@@ -269,7 +275,11 @@ static inline void *do_switch(struct greenlet_thread *t, greenlet *from,
     t->switching_from = from;
     asan_leave(from, to->asan_bottom, to->asan_size);
 #endif
-    if (from->fpu_fixed)
+    /* A SHARED greenlet's frames get copied: the called switch keeps them
+     * compact, where the inline one leaves the 128-byte red zone in them. */
+    if (from->stack_kind == GREENLET_STACK_SHARED)
+        value = cl_ctx_switch(&from->ctx, &to->ctx, value);
+    else if (from->fpu_fixed)
         value = cl_ctx_switch_inline_fixed(&from->ctx, &to->ctx, value);
     else
         value = cl_ctx_switch_inline(&from->ctx, &to->ctx, value);
@@ -312,6 +322,7 @@ static int start_guarded(greenlet *g)
     g->asan_size = g->stack->size;
 #endif
     g->state = GREENLET_ACTIVE;
+    g->fast = g->fpu_fixed ? 2 : 1;
     return 0;
 }
 
@@ -466,7 +477,10 @@ static void entry(void *arg, void *value)
         greenlet_release_dead_(t);
     g->result = g->run(g->arg, value);
     g->state = GREENLET_DEAD;
+    g->fast = 0;
     if (g->stack_kind == GREENLET_STACK_GUARDED) {
+        if (t->release) /* an earlier death nobody has cleaned up after */
+            greenlet_release_dead_(t);
         t->release = g;
     } else {
         if (t->shared_owner == g)

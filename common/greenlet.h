@@ -65,6 +65,9 @@ struct greenlet {
     unsigned char stack_kind;
     unsigned char owns_memory; /* made by greenlet_new */
     unsigned char fpu_fixed;   /* never changes the FPU control state */
+    unsigned char fast;    /* greenlet_switch's inline path may switch to or
+                            * from it: 1, or 2 if fpu_fixed; 0: it may not
+                            * (not started, dead, or on the shared stack) */
     unsigned id;           /* 1, 2, ... in order of making, per thread */
     cl_stack *stack;       /* GUARDED: its own stack */
     size_t stack_size;     /* GUARDED: requested size (0 = default) */
@@ -156,7 +159,9 @@ void greenlet_set_switch_hook(greenlet_switch_hook hook);
 struct greenlet_thread {
     greenlet main;
     greenlet *current;
-    greenlet *release;       /* dead GUARDED greenlet whose stack to free */
+    greenlet *release;       /* dead GUARDED greenlet whose stack to free,
+                              * once off it: at the next slow-path switch,
+                              * greenlet start or death, or greenlet_free */
     greenlet *switching_from; /* for ASan: who the last switch left */
     unsigned last_id;
     cl_stack *shared;        /* this thread's shared stack, made on demand */
@@ -186,17 +191,12 @@ static inline void *greenlet_switch(greenlet *g, void *value)
 #if defined(CL_HAVE_INLINE_SWITCH) && !defined(CL_ASAN)
     struct greenlet_thread *t = greenlet_tls_;
     greenlet *cur;
-    if (__builtin_expect(g->thread == t && g->state == GREENLET_ACTIVE &&
-                         g->stack_kind == GREENLET_STACK_GUARDED &&
-                         greenlet_hook_ == NULL && g != (cur = t->current), 1)) {
+    if (__builtin_expect(g->thread == t && g->fast && greenlet_hook_ == NULL &&
+                         (cur = t->current) != g && cur->fast, 1)) {
         t->current = g;
-        if (cur->fpu_fixed)
-            value = cl_ctx_switch_inline_fixed(&cur->ctx, &g->ctx, value);
-        else
-            value = cl_ctx_switch_inline(&cur->ctx, &g->ctx, value);
-        if (__builtin_expect(t->release != NULL, 0))
-            greenlet_release_dead_(t);
-        return value;
+        if (cur->fast == 2)
+            return cl_ctx_switch_inline_fixed(&cur->ctx, &g->ctx, value);
+        return cl_ctx_switch_inline(&cur->ctx, &g->ctx, value);
     }
 #endif
     return greenlet_switch_out_(g, value);

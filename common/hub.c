@@ -38,23 +38,26 @@ struct waitlist;
 
 enum wait_kind { WAIT_NONE, WAIT_LIST, WAIT_FD };
 
+/* Packed with care: a million of these sit in memory in lesson 04. */
 struct sched {
     greenlet *gr;
-    hub_task *task;          /* NULL for the main greenlet */
     struct sched *next_ready;
-    bool queued;             /* on the ready queue */
-    bool blocked;            /* switched to the hub, waiting for wake() */
-    bool killed;
-    int reason;              /* what wake() said: 0 or an errno */
     /* timer */
     uint64_t deadline;       /* ns, CLOCK_MONOTONIC */
     uint64_t seq;
     size_t heap_idx;         /* NOT_IN_HEAP, IN_RUN, or its heap slot */
     struct sched *run_prev, *run_next;
-    int timer_reason;        /* what expiry means: 0 (sleep) or ETIMEDOUT */
+    short reason;            /* what wake() said: 0 or an errno */
+    short timer_reason;      /* what expiry means: 0 (sleep) or ETIMEDOUT */
     /* what it waits on, to be undone when something else wakes it */
-    enum wait_kind wait_kind;
-    short fd_dir;
+    unsigned char wait_kind; /* enum wait_kind */
+    unsigned char fd_dir;    /* HUB_READ or HUB_WRITE */
+    bool queued;             /* on the ready queue */
+    bool blocked;            /* switched to the hub, waiting for wake() */
+    bool killed;
+    bool is_task;            /* embedded in a hub_task (not main's) */
+    bool finished;           /* tasks: ended, or killed before starting */
+    bool detached;           /* tasks: the hub frees it when it ends */
     union {
         struct { /* WAIT_LIST */
             struct waitlist *wl;
@@ -69,17 +72,19 @@ struct waitlist {
 };
 
 struct hub_task {
-    greenlet g;
+    greenlet g;              /* its result is fn's return value */
     struct sched s;
-    struct hub *hub;
     hub_fn fn;
     void *arg;
-    void *result;
     struct waitlist joiners;
     hub_task *all_prev, *all_next; /* every task of the hub, for shutdown */
-    bool finished;
-    bool detached;
 };
+
+static hub_task *task_of(struct sched *s)
+{
+    return s && s->is_task ? (hub_task *)((char *)s - offsetof(hub_task, s))
+                           : NULL;
+}
 
 struct fdrec {
     int fd;
@@ -296,16 +301,23 @@ static void wl_unlink(struct sched *s)
 
 static void fd_unwait(struct sched *s);
 
-static const char *sched_name(const struct sched *s, char *buf, size_t len)
-{
-    return greenlet_name(s->gr, buf, len);
-}
-
 /* Make a blocked greenlet ready, undoing whatever else it waited on. */
 static void wake(struct hub *h, struct sched *s, int reason)
 {
     if (!s->blocked)
         return;
+    if (cl_trace_on) /* before what it waited on is undone */
+        cl_trace_wake(s->gr, "%s",
+                      reason == ETIMEDOUT   ? "timeout"
+                      : reason == ECANCELED ? "killed"
+                      : reason == EBADF     ? "closed"
+                      : reason              ? hub_strerror(reason)
+                      : s->wait_kind == WAIT_FD
+                          ? (s->fd_dir == HUB_READ ? "readable" : "writable")
+                      : s->wait_kind == WAIT_LIST ? "done"
+                      : s == h->run_waiter        ? "nothing left to run"
+                      : s->gr == greenlet_current() ? "its turn again"
+                                                    : "timer");
     s->blocked = false;
     s->reason = reason;
     if (s != h->run_waiter)
@@ -317,11 +329,6 @@ static void wake(struct hub *h, struct sched *s, int reason)
     else if (s->wait_kind == WAIT_FD)
         fd_unwait(s);
     s->wait_kind = WAIT_NONE;
-    if (cl_trace_on) {
-        char n[32];
-        cl_tracef("wake %s%s%s", sched_name(s, n, sizeof n),
-                  reason ? ": " : "", reason ? hub_strerror(reason) : "");
-    }
     push_ready(h, s);
 }
 
@@ -409,9 +416,9 @@ static void free_task(struct hub *h, hub_task *t)
 /* A task's greenlet ended (or was killed before it started). */
 static void task_finished(struct hub *h, hub_task *t)
 {
-    if (t->finished)
+    if (t->s.finished)
         return;
-    t->finished = true;
+    t->s.finished = true;
     if (t->s.heap_idx != NOT_IN_HEAP)
         timer_remove(h, &t->s);
     wake_all(h, &t->joiners, 0);
@@ -422,14 +429,14 @@ static void *task_main(void *arg, void *value)
     hub_task *t = arg;
     (void)value;
     if (!t->s.killed)
-        t->result = t->fn(t->arg);
-    return t->result;
+        return t->fn(t->arg);
+    return NULL;
 }
 
 /* Free finished detached tasks: only from the hub, never on their stack. */
 static void reap(struct hub *h, hub_task *t)
 {
-    if (t->finished && t->detached && !t->s.queued)
+    if (t->s.finished && t->s.detached && !t->s.queued)
         free_task(h, t);
 }
 
@@ -437,8 +444,8 @@ static void run_ready(struct hub *h)
 {
     struct sched *s;
     while ((s = pop_ready(h)) != NULL) {
-        hub_task *t = s->task;
-        if (t && t->finished) { /* killed before it ran */
+        hub_task *t = task_of(s);
+        if (t && t->s.finished) { /* killed before it ran */
             reap(h, t);
             continue;
         }
@@ -588,14 +595,17 @@ static hub_task *task_new(hub_fn fn, void *arg, const hub_spawn_opts *opts)
         go.stack_kind = opts->stack_kind;
         go.stack_size = opts->stack_size;
         go.name = opts->name;
-        t->detached = opts->detached;
+        t->s.detached = opts->detached;
     }
     greenlet_init(&t->g, task_main, t, h->gr, &go);
+    if (cl_trace_on) {
+        char n[32];
+        cl_tracef("spawn %s", greenlet_name(&t->g, n, sizeof n));
+    }
     t->g.data = &t->s;
     t->s.gr = &t->g;
-    t->s.task = t;
+    t->s.is_task = true;
     t->s.heap_idx = NOT_IN_HEAP;
-    t->hub = h;
     t->fn = fn;
     t->arg = arg;
     t->all_next = h->all;
@@ -609,7 +619,7 @@ hub_task *hub_spawn_with(hub_fn fn, void *arg, const hub_spawn_opts *opts)
 {
     hub_task *t = task_new(fn, arg, opts);
     if (t)
-        push_ready(t->hub, &t->s);
+        push_ready(tls_hub, &t->s);
     return t;
 }
 
@@ -625,41 +635,41 @@ hub_task *hub_spawn_later(double seconds, hub_fn fn, void *arg)
         return NULL;
     /* Its timer makes it ready; if there is no room for one, start now. */
     if (seconds <= 0 ||
-        timer_add(t->hub, &t->s, deadline_after(seconds), 0) != 0)
-        push_ready(t->hub, &t->s);
+        timer_add(tls_hub, &t->s, deadline_after(seconds), 0) != 0)
+        push_ready(tls_hub, &t->s);
     return t;
 }
 
 void hub_detach(hub_task *t)
 {
-    t->detached = true;
-    if (t->finished && !t->s.queued && current_sched(t->hub) != &t->s)
-        free_task(t->hub, t);
+    t->s.detached = true;
+    if (t->s.finished && !t->s.queued && current_sched(tls_hub) != &t->s)
+        free_task(tls_hub, t);
 }
 
 int hub_task_free(hub_task *t)
 {
     if (!t)
         return 0;
-    if (greenlet_started(&t->g) && !t->finished) {
+    if (greenlet_started(&t->g) && !t->s.finished) {
         errno = EBUSY;
         return -1;
     }
     if (t->s.queued) { /* never started: let the hub drop it */
         t->s.killed = true;
-        t->finished = true;
-        t->detached = true;
+        t->s.finished = true;
+        t->s.detached = true;
         return 0;
     }
     if (t->s.heap_idx != NOT_IN_HEAP)
-        timer_remove(t->hub, &t->s);
-    free_task(t->hub, t);
+        timer_remove(tls_hub, &t->s);
+    free_task(tls_hub, t);
     return 0;
 }
 
 bool hub_task_dead(const hub_task *t)
 {
-    return t->finished;
+    return t->s.finished;
 }
 bool hub_task_started(const hub_task *t)
 {
@@ -667,7 +677,7 @@ bool hub_task_started(const hub_task *t)
 }
 void *hub_task_result(const hub_task *t)
 {
-    return t->result;
+    return t->g.result;
 }
 bool hub_task_killed(const hub_task *t)
 {
@@ -685,7 +695,7 @@ const char *hub_task_name(const hub_task *t, char *buf, size_t len)
 hub_task *hub_current(void)
 {
     struct sched *s = greenlet_current()->data;
-    return s ? s->task : NULL;
+    return task_of(s);
 }
 
 bool hub_killed(void)
@@ -724,8 +734,11 @@ static __attribute__((noinline)) int sleep_until(uint64_t deadline)
 
 int hub_sleep(double seconds)
 {
-    if (cl_trace_on)
-        cl_tracef("sleep %.3f s", seconds > 0 ? seconds : 0.0);
+    if (cl_trace_on && seconds > 0)
+        cl_trace_why("sleep %.3f s, until %.6f", seconds,
+                     cl_trace_clock() + seconds);
+    else if (cl_trace_on)
+        cl_trace_why("sleep 0: let the others run");
     if (seconds <= 0)
         return yield_now();
     return sleep_until(deadline_after(seconds));
@@ -740,7 +753,7 @@ int hub_join(hub_task *t, double timeout)
 {
     struct hub *h;
     struct sched *me;
-    if (t->finished)
+    if (t->s.finished)
         return 0;
     me = blocking_caller(&h);
     if (!me)
@@ -751,7 +764,7 @@ int hub_join(hub_task *t, double timeout)
         return result(ETIMEDOUT);
     if (cl_trace_on) {
         char n[32];
-        cl_tracef("join %s", hub_task_name(t, n, sizeof n));
+        cl_trace_why("join %s", hub_task_name(t, n, sizeof n));
     }
     wl_append(&t->joiners, me);
     return result(block(h, me, timeout_deadline(timeout), ETIMEDOUT));
@@ -763,7 +776,7 @@ int hub_joinall(hub_task *const *ts, size_t n, double timeout)
     size_t i;
     for (i = 0; i < n; i++) {
         double left = HUB_FOREVER;
-        if (ts[i]->finished)
+        if (ts[i]->s.finished)
             continue;
         if (deadline) {
             uint64_t now = now_ns();
@@ -777,8 +790,8 @@ int hub_joinall(hub_task *const *ts, size_t n, double timeout)
 
 int hub_kill(hub_task *t, double timeout)
 {
-    struct hub *h = t->hub;
-    if (t->finished)
+    struct hub *h = tls_hub;
+    if (t->s.finished)
         return 0;
     t->s.killed = true;
     if (!greenlet_started(&t->g)) {
@@ -803,6 +816,8 @@ int hub_run(void)
         return -1;
     }
     h->run_waiter = me;
+    if (cl_trace_on)
+        cl_trace_why("run until nothing is left to do");
     block(h, me, 0, 0);
     h->run_waiter = NULL;
     return result(me->reason);
@@ -908,7 +923,7 @@ int hub_wait_fd(int fd, short what, double timeout)
         event_add(what == HUB_READ ? r->rev : r->wev, NULL) != 0)
         return result(ENOMEM);
     if (cl_trace_on)
-        cl_tracef("wait fd %d for %s", fd, what == HUB_READ ? "reading" : "writing");
+        cl_trace_why("wait fd %d for %s", fd, what == HUB_READ ? "reading" : "writing");
     *slot = me;
     me->wait_kind = WAIT_FD;
     me->fd = r;
@@ -976,12 +991,15 @@ void hub_shutdown(void)
     size_t i;
     if (!h || greenlet_current() != greenlet_main())
         return;
-    while (h->all)
-        free_task(h, h->all);
+    /* fds first: forgetting one wakes its waiters, who must still exist */
     for (i = 0; i < h->nfds; i++)
         if (h->fds[i])
             hub_fd_forget((int)i);
+    while (h->all)
+        free_task(h, h->all);
     free(h->fds);
+    h->fds = NULL; /* libevent may close fds of its own below */
+    h->nfds = 0;
     free(h->heap);
     greenlet_free(h->gr);
     event_free(h->timer_ev);
@@ -1056,6 +1074,8 @@ int hub_event_wait(hub_event *e, double timeout)
         return -1;
     if (timeout == 0)
         return result(ETIMEDOUT);
+    if (cl_trace_on)
+        cl_trace_why("wait for an event");
     wl_append(&e->waiters, me);
     return result(block(h, me, timeout_deadline(timeout), ETIMEDOUT));
 }
@@ -1111,6 +1131,8 @@ static int queue_wait(struct waitlist *wl, uint64_t deadline)
     struct sched *me = blocking_caller(&h);
     if (!me)
         return errno;
+    if (cl_trace_on)
+        cl_trace_why("wait on a queue");
     wl_append(wl, me);
     return block(h, me, deadline, ETIMEDOUT);
 }

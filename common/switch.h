@@ -9,7 +9,10 @@
  * The FPU control state is per coroutine but is only *loaded* when the two
  * sides differ: loading it (ldmxcsr, fldcw) is what costs, and almost every
  * switch is between coroutines that never touched the rounding mode.
- * Storing it (stmxcsr) still costs a few ns, so a context that promises
+ * Only the control bits count: MXCSR's sticky exception flags are not
+ * kept per coroutine (comparing them would reload MXCSR on every switch
+ * between a coroutine that has done an inexact division and one that has
+ * not). Storing it (stmxcsr) still costs a few ns, so a context that promises
  * never to change it (the hub) can be left with cl_ctx_switch_inline_fixed,
  * which compares against its recorded words instead of storing them.
  *
@@ -93,7 +96,8 @@ static inline char *cl_ctx_sp(const cl_ctx *c)
         "cmpw    8(%%rsi), %%cx\n\t"                                    \
         "jne     2f\n\t"                                                \
         "movl    12(%%rdi), %%ecx\n\t"                                  \
-        "cmpl    12(%%rsi), %%ecx\n\t"                                  \
+        "xorl    12(%%rsi), %%ecx\n\t"                                  \
+        "testl   $0xffc0, %%ecx\n\t" /* control bits, not sticky flags */ \
         "jne     2f\n"                                                   \
         "3:\n\t"                                                        \
         "movq    (%%rsi), %%rsp\n\t"                                    \

@@ -37,7 +37,8 @@ cl_ctx_switch:
     cmpw    8(%rsi), %cx
     jne     2f
     movl    12(%rdi), %ecx
-    cmpl    12(%rsi), %ecx
+    xorl    12(%rsi), %ecx
+    testl   $0xffc0, %ecx           /* MXCSR's control bits, not its flags */
     jne     2f
 1:  movq    (%rsi), %rsp
     popq    %rcx
