@@ -1,5 +1,5 @@
 # corolab - build every lesson, the benchmarks and the tests.
-#   make            build      make check    all tests     make bench   benchmarks
+#   make            build      make check    all tests     make bench   run the benchmarks
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make walkthrough   run the lessons in order, as in class
 #   make fuzz       libFuzzer on the URL and HTTP parsers, FUZZ_SECONDS=30 each
@@ -8,7 +8,7 @@ LESSONS := 01_yield_generator 02_greenlet_switch 03_gevent_sleep \
 # A lesson folder builds once it has a Makefile (later ones start as a README).
 BUILT_LESSONS := $(patsubst %/Makefile,%,$(wildcard $(addsuffix /Makefile,$(LESSONS))))
 
-all: lessons bench
+all: lessons benches
 
 include common/corolab.mk
 
@@ -18,16 +18,20 @@ lib:
 lessons: lib
 	@set -e; for d in $(BUILT_LESSONS); do $(MAKE) -C $$d; done
 
-bench: lib
+benches: lib
 	$(MAKE) -C tests/bench
 
-check: lessons bench
+check: lessons benches
 	$(MAKE) -C tests check
+
+# WALKTHROUGH='--from 3' (or --only N, --no-pause) is passed on.
+walkthrough: lessons
+	common/walkthrough.sh $(WALKTHROUGH)
 
 fuzz:
 	$(MAKE) -C tests/fuzz run FUZZ_SECONDS=$(or $(FUZZ_SECONDS),30)
 
-bench-run: bench
+bench: benches
 	$(MAKE) -C tests/bench run
 
 install: lessons
@@ -46,4 +50,4 @@ clean:
 	$(MAKE) -C tests/bench clean
 	$(MAKE) -C tests/fuzz clean
 
-.PHONY: all lib lessons bench bench-run check fuzz install clean
+.PHONY: all lib lessons benches bench check walkthrough fuzz install clean

@@ -1,0 +1,185 @@
+/*
+ * million - a million sleeping greenlets: wall time and peak RSS of
+ *     04_sync_vs_async --async-only --tasks 1000000 >/dev/null
+ * run as a child process, beside a baseline run the same way: bare
+ * libevent with a million timers (event_new + evtimer_add each, the same
+ * sleep, the same "Task N done" line printed to /dev/null as each fires),
+ * i.e. the same work without greenlets, stacks or a scheduler.
+ *
+ * Peak RSS is the child's ru_maxrss from wait4. Each is run --repeat times,
+ * alternating, and the best time is kept (the machine is shared: timings
+ * are noisy); the RSS shown is the highest seen. The issue's target for
+ * the lesson is at most 2.0 s and 1 GiB.
+ */
+#include "cli.h"
+
+#include <event2/event.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static long ntasks = 1000000, repeat = 3;
+static double sleep_s = 0.5;
+static bool quick;
+static const char *lesson; /* path of 04_sync_vs_async */
+
+static const cl_option options[] = {
+    {"tasks", 'n', CL_OPT_INT, &ntasks, "N", "sleeping tasks (default 1000000)", 1, 100000000},
+    {"sleep", 's', CL_OPT_DOUBLE, &sleep_s, "SECONDS", "how long each sleeps (default 0.5, as in the lesson)", 0, 60},
+    {"repeat", 'r', CL_OPT_INT, &repeat, "N", "runs of each; the best time is shown (default 3)", 1, 100},
+    {"lesson", 0, CL_OPT_STRING, &lesson, "PATH", "the 04_sync_vs_async binary (default: found from this one)", 0, 0},
+    {"quick", 'q', CL_OPT_FLAG, &quick, NULL, "a short run for CI (100000 tasks, one run)", 0, 0},
+    {0},
+};
+
+static const cl_program prog = {
+    .name = "million",
+    .summary = "A million sleeping greenlets (lesson 04) beside a million bare libevent timers.",
+    .options = options,
+    .max_args = 0,
+};
+
+/* ---- the baseline, in a child ---- */
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    printf("Task %ld done\n", (long)(intptr_t)arg);
+}
+
+static void bare_libevent_timers(void)
+{
+    struct event_base *base = event_base_new();
+    struct event **evs = malloc((size_t)ntasks * sizeof *evs);
+    struct timeval tv = {(time_t)sleep_s, (suseconds_t)((sleep_s - (time_t)sleep_s) * 1e6)};
+    if (!base || !evs)
+        cl_fatal("baseline: out of memory");
+    for (long i = 0; i < ntasks; i++) {
+        evs[i] = event_new(base, -1, 0, on_timer, (void *)(intptr_t)i);
+        if (!evs[i] || evtimer_add(evs[i], &tv) != 0)
+            cl_fatal("baseline: event_new/evtimer_add failed at %ld", i);
+    }
+    event_base_dispatch(base); /* returns once every timer has fired */
+    for (long i = 0; i < ntasks; i++)
+        event_free(evs[i]);
+    free(evs);
+    event_base_free(base);
+}
+
+/* ---- running a child and measuring it ---- */
+
+struct measure {
+    double seconds;
+    long maxrss_kib;
+};
+
+static void stdout_to_devnull(void)
+{
+    int fd = open("/dev/null", O_WRONLY);
+    if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0)
+        _exit(127);
+    close(fd);
+}
+
+/* argv != NULL: exec it; else run the baseline. */
+static struct measure run_child(char *const argv[])
+{
+    struct measure m;
+    struct rusage ru;
+    int status;
+    fflush(stdout);
+    double t0 = cl_now();
+    pid_t pid = fork();
+    if (pid < 0)
+        cl_err_exit("fork");
+    if (pid == 0) {
+        stdout_to_devnull();
+        if (argv) {
+            execv(argv[0], argv);
+            _exit(127);
+        }
+        bare_libevent_timers();
+        fflush(stdout);
+        _exit(0);
+    }
+    if (wait4(pid, &status, 0, &ru) < 0)
+        cl_err_exit("wait4");
+    m.seconds = cl_now() - t0;
+    m.maxrss_kib = ru.ru_maxrss;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        cl_fatal("%s failed (%s %d)", argv ? argv[0] : "baseline",
+                 WIFEXITED(status) ? "exit status" : "signal",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+    return m;
+}
+
+static void keep_best(struct measure *best, struct measure m, long r)
+{
+    if (r == 0 || m.seconds < best->seconds)
+        best->seconds = m.seconds;
+    if (r == 0 || m.maxrss_kib > best->maxrss_kib)
+        best->maxrss_kib = m.maxrss_kib;
+}
+
+/* tests/bench/million -> 04_sync_vs_async/04_sync_vs_async */
+static const char *default_lesson(void)
+{
+    static char path[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 64);
+    if (n <= 0)
+        return "04_sync_vs_async/04_sync_vs_async";
+    path[n] = '\0';
+    char *slash = strrchr(path, '/');
+    strcpy(slash ? slash + 1 : path, "../../04_sync_vs_async/04_sync_vs_async");
+    return path;
+}
+
+int main(int argc, char **argv)
+{
+    cl_parse_args(&prog, argc, argv);
+    if (quick) {
+        ntasks = 100000;
+        repeat = 1;
+    }
+    if (!lesson)
+        lesson = default_lesson();
+    if (access(lesson, X_OK) != 0)
+        cl_err_exit("%s (build the lessons first: make at the top)", lesson);
+
+    char tasks_arg[32], sleep_arg[32];
+    snprintf(tasks_arg, sizeof tasks_arg, "%ld", ntasks);
+    snprintf(sleep_arg, sizeof sleep_arg, "%g", sleep_s);
+    char *child_argv[] = {(char *)lesson, "--async-only", "--tasks", tasks_arg,
+                          "--sleep", sleep_arg, NULL};
+
+    struct measure greenlets = {0}, timers = {0};
+    for (long r = 0; r < repeat; r++) {
+        keep_best(&greenlets, run_child(child_argv), r);
+        keep_best(&timers, run_child(NULL), r);
+    }
+
+    printf("%ld tasks sleeping %g s, best of %ld runs (shared machine: noisy)\n",
+           ntasks, sleep_s, repeat);
+    printf("  %-44s %7.2f s  %8.1f MiB peak RSS\n",
+           "04_sync_vs_async --async-only (greenlets)", greenlets.seconds,
+           greenlets.maxrss_kib / 1024.0);
+    printf("  %-44s %7.2f s  %8.1f MiB peak RSS\n",
+           "bare libevent: event_new + evtimer_add each", timers.seconds,
+           timers.maxrss_kib / 1024.0);
+    printf("  greenlets / bare timers: %.2fx the time, %.2fx the memory\n",
+           greenlets.seconds / timers.seconds,
+           (double)greenlets.maxrss_kib / (double)timers.maxrss_kib);
+    printf("  per task: %.0f bytes (greenlets), %.0f bytes (bare timers)\n",
+           greenlets.maxrss_kib * 1024.0 / (double)ntasks,
+           timers.maxrss_kib * 1024.0 / (double)ntasks);
+    if (ntasks == 1000000)
+        printf("  issue target for the greenlets: <= 2.0 s, <= 1024 MiB: %s\n",
+               greenlets.seconds <= 2.0 && greenlets.maxrss_kib <= 1024 * 1024
+                   ? "met" : "NOT met");
+    return 0;
+}
