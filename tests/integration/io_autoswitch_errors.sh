@@ -1,0 +1,57 @@
+#!/bin/bash
+# io_autoswitch_errors.sh - lesson 05 given bad URLs: one clear line per
+# failing URL on stderr, every fetch still attempted, exit status 1; and
+# a server that never answers makes --timeout fire. Offline: 127.0.0.1
+# and the reserved .invalid domain only.
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+bin=05_io_autoswitch/05_io_autoswitch
+[ -x "$bin" ] || { echo "no $bin: build it first"; exit 77; }
+out=tests/out/io_autoswitch_errors
+mkdir -p "$out"
+fail=0
+check() { # description, command status
+    if [ "$2" -eq 0 ]; then echo "ok: $1"; else echo "FAILED: $1"; fail=1; fi
+}
+
+urls=(https://127.0.0.1/ 'http://a b/' ftp://x/ http://nosuch.invalid/ http://127.0.0.1:1/)
+timeout 60 "$bin" --no-compare --timeout 5 "${urls[@]}" >"$out/stdout" 2>"$out/stderr"
+st=$?
+cat "$out/stdout" "$out/stderr"
+check "exit status 1 (was $st)" $([ $st -eq 1 ]; echo $?)
+check "a GET line per URL" $([ "$(grep -c '^GET: ' "$out/stdout")" -eq ${#urls[@]} ]; echo $?)
+check "an error line per URL" $([ "$(wc -l <"$out/stderr")" -eq ${#urls[@]} ]; echo $?)
+check "https refused" $(grep -q 'https://127.0.0.1/: https is not supported' "$out/stderr"; echo $?)
+check "malformed URL" $(grep -q "http://a b/: bad URL: " "$out/stderr"; echo $?)
+check "other scheme" $(grep -q "ftp://x/: bad URL: unsupported scheme" "$out/stderr"; echo $?)
+check "unknown host" $(grep -q "http://nosuch.invalid/: cannot resolve nosuch.invalid" "$out/stderr"; echo $?)
+check "refused connection" $(grep -q "http://127.0.0.1:1/: cannot connect to 127.0.0.1 port 1: Connection refused" "$out/stderr"; echo $?)
+
+# A listener that accepts and never answers: the read times out.
+if command -v python3 >/dev/null; then
+    rm -f "$out/port" "$out/port.tmp"
+    python3 - "$out/port" <<'PY' &
+import os, socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(4)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(s.getsockname()[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+c, _ = s.accept()
+time.sleep(10)
+PY
+    pid=$!
+    for _ in $(seq 50); do [ -s "$out/port" ] && break; sleep 0.1; done
+    port=$(cat "$out/port" 2>/dev/null)
+    timeout 30 "$bin" --no-compare --timeout 0.5 "http://127.0.0.1:$port/" >/dev/null 2>"$out/stderr2"
+    st=$?
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    cat "$out/stderr2"
+    check "timeout: exit status 1 (was $st)" $([ $st -eq 1 ]; echo $?)
+    check "timeout reported" $(grep -q "reading the response: timed out" "$out/stderr2"; echo $?)
+else
+    echo "skipped the timeout case: no python3 for a silent server"
+fi
+exit $fail
