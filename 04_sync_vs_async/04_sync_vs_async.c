@@ -93,9 +93,16 @@ static void asynchronous(void)
             cl_err_exit("spawn of task %ld", i);
     if (hub_joinall(threads, (size_t)ntasks, HUB_FOREVER) != 0)
         cl_fatal("joinall: %s", hub_strerror(errno));
-    for (long i = 0; i < ntasks; i++)
+    long stackless = 0;
+    for (long i = 0; i < ntasks; i++) {
+        stackless += hub_task_killed(threads[i]); /* never got a stack */
         hub_task_free(threads[i]);
+    }
     free(threads);
+    if (stackless)
+        cl_fatal("%ld of %ld tasks could not get a stack (each guarded stack "
+                 "is two of the %s memory mappings a process may have): "
+                 "try --stacks shared", stackless, ntasks, "65530");
 }
 
 /* One bar per task: '#' where it slept, on an axis as wide as the phase. */

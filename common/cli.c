@@ -92,13 +92,14 @@ static void print_help(const cl_program *p)
            p->args ? " " : "", p->args ? p->args : "", p->summary);
     for (o = p->options; o && o->name; o++) {
         char left[64];
-        snprintf(left, sizeof left, "%s%c%s--%s%s%s",
-                 o->short_name ? "-" : "", o->short_name ? o->short_name : ' ',
-                 o->short_name ? ", " : " ", o->name,
+        snprintf(left, sizeof left, "%c%c%c --%s%s%s",
+                 o->short_name ? '-' : ' ',
+                 o->short_name ? o->short_name : ' ',
+                 o->short_name ? ',' : ' ', o->name,
                  o->arg_name ? " " : "", o->arg_name ? o->arg_name : "");
-        printf("  %-26s %s\n", o->short_name ? left : left + 1, o->help);
+        printf("  %-26s %s\n", left, o->help);
     }
-    printf("  %-26s %s\n", "--trace",
+    printf("  %-26s %s\n", "    --trace",
            "show every switch on stderr (or set COROLAB_TRACE=1)");
     printf("  %-26s %s\n", "-h, --help", "show this help and exit");
     printf("  %-26s %s\n", "-V, --version", "show the version and exit");

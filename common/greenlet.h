@@ -186,7 +186,8 @@ void greenlet_release_dead_(struct greenlet_thread *t);
  * no trace hook) is inlined into the caller, switch included: see
  * cl_ctx_switch_inline. Everything else, and every switch under ASan
  * (which must be told about it), goes through greenlet_switch_out_. */
-static inline void *greenlet_switch(greenlet *g, void *value)
+static inline __attribute__((always_inline)) void *
+greenlet_switch(greenlet *g, void *value)
 {
 #if defined(CL_HAVE_INLINE_SWITCH) && !defined(CL_ASAN)
     struct greenlet_thread *t = greenlet_tls_;

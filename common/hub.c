@@ -623,9 +623,15 @@ hub_task *hub_spawn_with(hub_fn fn, void *arg, const hub_spawn_opts *opts)
     return t;
 }
 
-hub_task *hub_spawn(hub_fn fn, void *arg)
+hub_task *(hub_spawn)(hub_fn fn, void *arg)
 {
     return hub_spawn_with(fn, arg, NULL);
+}
+
+hub_task *hub_spawn_named(hub_fn fn, void *arg, const char *name)
+{
+    hub_spawn_opts opts = {.name = name};
+    return hub_spawn_with(fn, arg, &opts);
 }
 
 hub_task *hub_spawn_later(double seconds, hub_fn fn, void *arg)

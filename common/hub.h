@@ -55,6 +55,11 @@ typedef struct hub_spawn_opts {
  * pthread_join), unless it was spawned detached (hub_detach / opts). NULL
  * with errno set on failure. */
 hub_task *hub_spawn(hub_fn fn, void *arg);
+/* hub_spawn names the task after its function, for traces and messages:
+ * hub_spawn(func1, NULL) is "func1". (hub_spawn)(fn, arg) leaves it
+ * unnamed ("greenlet-N"). */
+#define hub_spawn(fn, arg) hub_spawn_named((fn), (arg), #fn)
+hub_task *hub_spawn_named(hub_fn fn, void *arg, const char *name);
 hub_task *hub_spawn_with(hub_fn fn, void *arg, const hub_spawn_opts *opts);
 /* The same, started after `seconds`. */
 hub_task *hub_spawn_later(double seconds, hub_fn fn, void *arg);

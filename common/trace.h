@@ -1,15 +1,33 @@
 /*
  * trace.h - say what the core does, for students: each switch and why.
  *
- * Off by default and free when off: every trace point is one load and a
- * predictable branch. Turned on by a lesson's --trace or, for every
- * lesson at once, the environment variable COROLAB_TRACE=1. Lines go to
- * stderr, so a lesson's stdout (and its transcript) does not change.
+ * Off by default and free when off: the switch hook is a NULL check on the
+ * slow path of greenlet_switch (the inline fast path already steps aside
+ * when a hook is set), and every trace point is one load and a predictable
+ * branch. Turned on by a lesson's --trace or, for every lesson at once,
+ * the environment variable COROLAB_TRACE=1. Lines go to stderr, so a
+ * lesson's stdout (and its transcript) does not change.
+ *
+ * One line per switch, and a few for events that are not switches:
+ *
+ *       0.000021  main                       spawn greenlet-2
+ *       0.000062  main         -> hub          join greenlet-2
+ *       0.000119  hub          -> greenlet-2   start
+ *       0.000137  greenlet-2   -> hub          sleep 2.000 s, until 2.000137
+ *       1.001296  hub          -> greenlet-3   woke: timer (sleep 1.000 s, after 1.001 s)
+ *       1.001304  greenlet-3   -> hub          ended
+ *
+ * seconds since tracing began, who runs, who runs next, and why. The why
+ * of a switch away comes from the blocking call (cl_trace_why); the why of
+ * a switch into a greenlet comes from whatever woke it (cl_trace_wake),
+ * followed by what it had been waiting for and for how long.
  */
 #ifndef CL_TRACE_H
 #define CL_TRACE_H
 
 #include <stdbool.h>
+
+#include "greenlet.h"
 
 extern bool cl_trace_on;
 
@@ -17,9 +35,22 @@ extern bool cl_trace_on;
 void cl_trace_enable(bool on);
 void cl_trace_from_env(void);
 
-/* One trace line: "[  0.123456] <who>  <what>". who is the running
- * greenlet's name. */
+/* Seconds since tracing was turned on: the clock of the trace lines. */
+double cl_trace_clock(void);
+
+/* An event line that is not a switch (a spawn...), for the running
+ * greenlet. */
 void cl_tracef(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Why the running greenlet is about to switch away ("sleep 1.000 s"):
+ * printed on that switch's line, and again, in brackets, when it is
+ * woken. Call it right before the blocking switch. */
+void cl_trace_why(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* What woke g ("timer", "fd 5 readable"): printed on the line of the next
+ * switch into g. */
+void cl_trace_wake(const greenlet *g, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #define CL_TRACE(...)                                   \
     do {                                                \
