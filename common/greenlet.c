@@ -157,7 +157,9 @@ void greenlet_init(greenlet *g, greenlet_run run, void *arg, greenlet *parent,
     g->id = ++t->last_id;
     if (opts) {
         g->stack_kind = (unsigned char)opts->stack_kind;
-        g->stack_size = opts->stack_size;
+        /* UINT32_MAX stands for "more than 4 GiB": refused at start. */
+        g->stack_size = opts->stack_size >= UINT32_MAX ? UINT32_MAX
+                                                       : (unsigned)opts->stack_size;
         g->name = opts->name;
         g->fpu_fixed = opts->fpu_fixed;
     }
@@ -313,6 +315,10 @@ void *greenlet_switch_out_(greenlet *g, void *value)
 
 static int start_guarded(greenlet *g)
 {
+    if (g->stack_size == UINT32_MAX) {
+        errno = ENOMEM;
+        return -1;
+    }
     g->stack = cl_stack_get(g->stack_size);
     if (!g->stack)
         return -1;

@@ -69,8 +69,8 @@ struct greenlet {
                             * from it: 1, or 2 if fpu_fixed; 0: it may not
                             * (not started, dead, or on the shared stack) */
     unsigned id;           /* 1, 2, ... in order of making, per thread */
+    unsigned stack_size;   /* GUARDED: requested size (0 = default) */
     cl_stack *stack;       /* GUARDED: its own stack */
-    size_t stack_size;     /* GUARDED: requested size (0 = default) */
     char *saved;           /* SHARED: copy of its part of the shared stack */
     unsigned saved_len, saved_cap;
     const char *name;

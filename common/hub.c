@@ -30,8 +30,8 @@
 #include <string.h>
 #include <time.h>
 
-#define NOT_IN_HEAP SIZE_MAX
-#define IN_RUN (SIZE_MAX - 1) /* heap_idx of a timer on the sorted list */
+#define NOT_IN_HEAP UINT32_MAX
+#define IN_RUN (UINT32_MAX - 1) /* heap_idx of a timer on the sorted list */
 
 struct hub;
 struct waitlist;
@@ -40,13 +40,12 @@ enum wait_kind { WAIT_NONE, WAIT_LIST, WAIT_FD };
 
 /* Packed with care: a million of these sit in memory in lesson 04. */
 struct sched {
-    greenlet *gr;
     struct sched *next_ready;
     /* timer */
     uint64_t deadline;       /* ns, CLOCK_MONOTONIC */
     uint64_t seq;
-    size_t heap_idx;         /* NOT_IN_HEAP, IN_RUN, or its heap slot */
     struct sched *run_prev, *run_next;
+    uint32_t heap_idx;       /* NOT_IN_HEAP, IN_RUN, or its heap slot */
     short reason;            /* what wake() said: 0 or an errno */
     short timer_reason;      /* what expiry means: 0 (sleep) or ETIMEDOUT */
     /* what it waits on, to be undone when something else wakes it */
@@ -84,6 +83,12 @@ static hub_task *task_of(struct sched *s)
 {
     return s && s->is_task ? (hub_task *)((char *)s - offsetof(hub_task, s))
                            : NULL;
+}
+
+/* The greenlet a sched belongs to: its task's, or the main greenlet. */
+static greenlet *sched_greenlet(struct sched *s)
+{
+    return s->is_task ? &task_of(s)->g : greenlet_main();
 }
 
 struct fdrec {
@@ -142,7 +147,7 @@ static bool earlier(const struct sched *a, const struct sched *b)
 static void heap_set(struct hub *h, size_t i, struct sched *s)
 {
     h->heap[i] = s;
-    s->heap_idx = i;
+    s->heap_idx = (uint32_t)i;
 }
 
 static void heap_up(struct hub *h, size_t i)
@@ -307,7 +312,7 @@ static void wake(struct hub *h, struct sched *s, int reason)
     if (!s->blocked)
         return;
     if (cl_trace_on) /* before what it waited on is undone */
-        cl_trace_wake(s->gr, "%s",
+        cl_trace_wake(sched_greenlet(s), "%s",
                       reason == ETIMEDOUT   ? "timeout"
                       : reason == ECANCELED ? "killed"
                       : reason == EBADF     ? "closed"
@@ -316,7 +321,7 @@ static void wake(struct hub *h, struct sched *s, int reason)
                           ? (s->fd_dir == HUB_READ ? "readable" : "writable")
                       : s->wait_kind == WAIT_LIST ? "done"
                       : s == h->run_waiter        ? "nothing left to run"
-                      : s->gr == greenlet_current() ? "its turn again"
+                      : sched_greenlet(s) == greenlet_current() ? "its turn again"
                                                     : "timer");
     s->blocked = false;
     s->reason = reason;
@@ -449,7 +454,7 @@ static void run_ready(struct hub *h)
             reap(h, t);
             continue;
         }
-        if (greenlet_switch(s->gr, NULL) == GREENLET_ERROR) {
+        if (greenlet_switch(sched_greenlet(s), NULL) == GREENLET_ERROR) {
             /* No stack for a new greenlet: it ends, killed, result NULL. */
             if (t) {
                 s->killed = true;
@@ -560,7 +565,6 @@ static struct hub *hub_get(void)
     if (!h->timer_ev || !h->gr)
         goto fail;
     h->edge_triggered = (event_base_get_features(h->base) & EV_FEATURE_ET) != 0;
-    h->main_sched.gr = greenlet_main();
     h->main_sched.heap_idx = NOT_IN_HEAP;
     greenlet_main()->data = &h->main_sched;
     tls_hub = h;
@@ -603,7 +607,6 @@ static hub_task *task_new(hub_fn fn, void *arg, const hub_spawn_opts *opts)
         cl_tracef("spawn %s", greenlet_name(&t->g, n, sizeof n));
     }
     t->g.data = &t->s;
-    t->s.gr = &t->g;
     t->s.is_task = true;
     t->s.heap_idx = NOT_IN_HEAP;
     t->fn = fn;

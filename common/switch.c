@@ -50,14 +50,15 @@ void cl_ctx_make(cl_ctx *ctx, void *stack, size_t size, cl_ctx_entry entry,
 {
     uintptr_t top = ((uintptr_t)stack + size) & ~(uintptr_t)15;
     /* The resume address (the trampoline), then entry and arg for it,
-     * placed so that rsp is 16-aligned when the trampoline calls entry;
-     * 16 zero bytes above end backtraces. */
-    uint64_t *sp = (uint64_t *)(top - 16 - 24);
+     * placed so that rsp is 16-aligned when the trampoline calls entry.
+     * Nothing above: every byte here is copied for each suspended
+     * SHARED-stack greenlet, and the trampoline's CFI ends backtraces. */
+    uint64_t *sp = (uint64_t *)(top - 24);
 
     __asm__ volatile("fnstcw %0" : "=m"(ctx->fpucw));
     __asm__ volatile("stmxcsr %0" : "=m"(ctx->mxcsr));
     ctx->pad_ = 0;
-    memset(sp, 0, 16 + 24);
+
     sp[0] = (uint64_t)(uintptr_t)cl_ctx_trampoline;
     sp[1] = (uint64_t)(uintptr_t)entry;
     sp[2] = (uint64_t)(uintptr_t)arg;
