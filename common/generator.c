@@ -35,8 +35,10 @@ void generator_free(generator *gen)
 {
     if (!gen)
         return;
-    /* A suspended generator's frames are dropped (C has no GeneratorExit). */
-    greenlet_free(&gen->g);
+    /* A suspended generator's frames are dropped (C has no GeneratorExit).
+     * A running one (freeing itself) is left alone: we are on its stack. */
+    if (greenlet_free(&gen->g) != 0)
+        return;
     free(gen);
 }
 

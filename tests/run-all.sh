@@ -34,7 +34,7 @@ for t in unit/test_*; do
 done
 
 if [ -z "${UNIT_ONLY:-}" ] && [ -z "${VALGRIND:-}" ]; then
-    ./transcripts.sh >out/transcripts.log 2>&1
+    bash ./transcripts.sh >out/transcripts.log 2>&1
     st=$?
     cat out/transcripts.log
     record transcripts $st

@@ -1,0 +1,71 @@
+#!/bin/bash
+# transcripts.sh - run every built lesson and compare its output with the
+# lesson's expected.txt. See tests/README.md, "Transcripts".
+#
+# For each NN_name/ holding expected.txt and a built NN_name binary:
+#   args    NN_name/transcript.args if present (shell words, one line)
+#   stdin   /dev/null; stdout a pipe (never a tty); NO_COLOR=1
+#   status  must be 0, or the number in NN_name/transcript.status
+#   output  stdout only (stderr is shown on failure), normalised with
+#           normalize.sed, as is expected.txt, then compared with diff
+# Prints PASS/FAIL per lesson (with the first lines of the diff), then
+# "transcripts: N passed, N failed". Exit status 1 if any failed.
+#   TRANSCRIPT_TIMEOUT  seconds a lesson may run (default 120)
+#   TRANSCRIPT_ONLY     run only lessons whose folder name contains this
+set -u
+cd "$(dirname "$0")/.." || exit 2
+root=$PWD
+norm=$root/tests/normalize.sed
+out=$root/tests/out/transcripts
+mkdir -p "$out"
+timeout_s=${TRANSCRIPT_TIMEOUT:-120}
+pass=0 fail=0
+
+normalize() { LC_ALL=C sed -E -f "$norm" "$@"; }
+
+for dir in [0-9][0-9]_*/; do
+    name=${dir%/}
+    [ -f "$name/expected.txt" ] || continue
+    case $name in *"${TRANSCRIPT_ONLY:-}"*) ;; *) continue ;; esac
+    bin=$name/$name
+    if [ ! -x "$bin" ]; then
+        echo "SKIP: $name (not built)"
+        continue
+    fi
+    args=()
+    if [ -f "$name/transcript.args" ]; then
+        eval "args=($(<"$name/transcript.args"))"
+    fi
+    want_status=0
+    [ -f "$name/transcript.status" ] && want_status=$(tr -d ' \n' <"$name/transcript.status")
+
+    (cd "$name" && NO_COLOR=1 timeout "$timeout_s" "./$name" "${args[@]}") \
+        </dev/null >"$out/$name.raw" 2>"$out/$name.stderr"
+    status=$?
+    normalize "$out/$name.raw" >"$out/$name.out"
+    normalize "$name/expected.txt" >"$out/$name.expected"
+
+    problem=""
+    if [ "$status" = 124 ]; then
+        problem="timed out after ${timeout_s}s"
+    elif [ "$status" != "$want_status" ]; then
+        problem="exit status $status, expected $want_status"
+    fi
+    if diff -u --label "$name/expected.txt" --label "$name (normalised output)" \
+        "$out/$name.expected" "$out/$name.out" >"$out/$name.diff" && [ -z "$problem" ]; then
+        pass=$((pass + 1))
+        echo "PASS: $name"
+    else
+        fail=$((fail + 1))
+        echo "FAIL: $name${problem:+ ($problem)}"
+        head -n 20 "$out/$name.diff" | sed 's/^/    /'
+        [ "$(wc -l <"$out/$name.diff")" -le 20 ] || echo "    ... (full diff: tests/out/transcripts/$name.diff)"
+        if [ -s "$out/$name.stderr" ]; then
+            echo "    stderr:"
+            head -n 10 "$out/$name.stderr" | sed 's/^/    | /'
+        fi
+    fi
+done
+
+echo "transcripts: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

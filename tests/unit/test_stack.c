@@ -1,0 +1,288 @@
+/*
+ * test_stack.c - coroutine stacks: sizes, the per-thread pool, and the
+ * guard page. A greenlet that recurses without bound must end the process
+ * with status 70 and a message naming it and its stack size, rather than
+ * run into whatever is mapped below; a fault that is not a stack overflow
+ * must still kill the process the ordinary way.
+ *
+ * The crashing runs happen in a child this test forks itself, so they work
+ * with CK_FORK=no too. They are skipped under valgrind (CL_UNDER_VALGRIND),
+ * which reports the guard-page access itself instead of delivering it.
+ */
+#include "testutil.h"
+#include "greenlet.h"
+#include "stack.h"
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+
+START_TEST(default_stack_is_usable_and_pooled)
+{
+    size_t page = cl_page_size();
+    ck_assert_uint_eq(page, (size_t)sysconf(_SC_PAGESIZE));
+    cl_stack *st = cl_stack_get(0);
+    ck_assert_ptr_nonnull(st);
+    ck_assert_uint_eq(st->size, CL_STACK_DEFAULT_SIZE);
+    ck_assert_uint_eq((uintptr_t)st->base % page, 0);
+    memset(st->base, 0xa5, st->size); /* every usable byte is writable */
+    ck_assert_int_eq(st->base[st->size - 1], (char)0xa5);
+    cl_stack_put(st);
+    /* the pool hands the same stack back, for either way of asking */
+    cl_stack *again = cl_stack_get(CL_STACK_DEFAULT_SIZE);
+    ck_assert_ptr_eq(again, st);
+    cl_stack *other = cl_stack_get(0);
+    ck_assert_ptr_ne(other, again);
+    cl_stack_put(other);
+    cl_stack_put(again);
+    cl_stack_put(NULL);
+}
+END_TEST
+
+START_TEST(odd_sizes_round_up_to_whole_pages)
+{
+    size_t page = cl_page_size();
+    size_t sizes[] = {1, 10000, 65536, 3 * 4096 + 1, 1024 * 1024};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        cl_stack *st = cl_stack_get(sizes[i]);
+        ck_assert_ptr_nonnull(st);
+        ck_assert_uint_ge(st->size, sizes[i]);
+        ck_assert_uint_lt(st->size, sizes[i] + page);
+        ck_assert_uint_eq(st->size % page, 0);
+        memset(st->base, 1, st->size);
+        cl_stack_put(st);
+    }
+}
+END_TEST
+
+START_TEST(many_stacks_are_distinct)
+{
+    enum { K = 100 }; /* more than the pool keeps */
+    cl_stack *sts[K];
+    for (int i = 0; i < K; i++) {
+        sts[i] = cl_stack_get(0);
+        ck_assert_ptr_nonnull(sts[i]);
+        memset(sts[i]->base + sts[i]->size - 64, i, 64);
+    }
+    for (int i = 0; i < K; i++) {
+        for (int j = 0; j < i; j++) /* no overlap */
+            ck_assert(sts[i]->base + sts[i]->size <= sts[j]->base ||
+                      sts[j]->base + sts[j]->size <= sts[i]->base);
+        ck_assert_int_eq(sts[i]->base[sts[i]->size - 1], (char)i);
+    }
+    for (int i = 0; i < K; i++)
+        cl_stack_put(sts[i]);
+}
+END_TEST
+
+START_TEST(thread_init_is_idempotent)
+{
+    ck_assert_int_eq(cl_stack_thread_init(), 0);
+    ck_assert_int_eq(cl_stack_thread_init(), 0);
+}
+END_TEST
+
+/* ---- crashing children ---- */
+
+struct child {
+    int status;
+    char err[8192]; /* the start of its stderr */
+};
+
+/* Run fn(arg) in a forked child with stderr captured; it must not return. */
+static void run_child(void (*fn)(void *), void *arg, struct child *c)
+{
+    int fd[2];
+    char sink[4096];
+    size_t n = 0;
+    ssize_t k;
+    pid_t pid;
+
+    ck_assert_int_eq(pipe(fd), 0);
+    fflush(stdout);
+    fflush(stderr);
+    pid = fork();
+    ck_assert_int_ne(pid, -1);
+    if (pid == 0) {
+        close(fd[0]);
+        dup2(fd[1], STDERR_FILENO);
+        close(fd[1]);
+        fn(arg);
+        _exit(3); /* it was supposed to crash */
+    }
+    close(fd[1]);
+    while ((k = read(fd[0], n < sizeof c->err - 1 ? c->err + n : sink,
+                     n < sizeof c->err - 1 ? sizeof c->err - 1 - n : sizeof sink)) > 0)
+        if (n < sizeof c->err - 1)
+            n += (size_t)k;
+    c->err[n] = '\0';
+    close(fd[0]);
+    ck_assert_int_eq(waitpid(pid, &c->status, 0), pid);
+}
+
+static bool skip_under_valgrind(void)
+{
+    if (getenv("CL_UNDER_VALGRIND")) {
+        fprintf(stderr, "skipped under valgrind: it reports guard-page "
+                        "accesses itself\n");
+        return true;
+    }
+    return false;
+}
+
+/* Deep enough to overflow any stack; the bound only keeps the compiler
+ * from calling the recursion infinite. The frame stays live across the
+ * call, so this cannot become a loop. */
+static volatile unsigned long depth_limit = ~0UL;
+
+static __attribute__((noinline)) unsigned long recurse(unsigned long n)
+{
+    volatile char pad[512];
+    pad[0] = (char)n;
+    pad[511] = (char)n;
+    if (n >= depth_limit)
+        return n;
+    return recurse(n + 1) + (unsigned long)pad[0] + (unsigned long)pad[511];
+}
+
+static void *recurse_run(void *arg, void *value)
+{
+    (void)arg, (void)value;
+    return (void *)recurse(0);
+}
+
+struct overflow_case {
+    greenlet_opts opts;
+};
+
+static void overflow_child(void *arg)
+{
+    struct overflow_case *oc = arg;
+    greenlet *g = greenlet_new_opts(recurse_run, NULL, NULL, &oc->opts);
+    if (!g)
+        _exit(4);
+    greenlet_switch(g, NULL);
+}
+
+static void assert_overflow_report(const struct child *c, const char *name,
+                                   const char *size)
+{
+    ck_assert_msg(WIFEXITED(c->status) && WEXITSTATUS(c->status) == 70,
+                  "child status %#x, stderr: %s", c->status, c->err);
+    ck_assert_msg(strstr(c->err, "stack overflow") != NULL, "stderr: %s", c->err);
+    ck_assert_msg(strstr(c->err, name) != NULL, "no '%s' in: %s", name, c->err);
+    if (size)
+        ck_assert_msg(strstr(c->err, size) != NULL, "no '%s' in: %s", size,
+                      c->err);
+}
+
+START_TEST(overflow_in_named_greenlet_is_reported)
+{
+    static struct child c;
+    struct overflow_case oc = {
+        .opts = {.stack_size = 64 * 1024, .name = "deep-diver"}};
+    if (skip_under_valgrind())
+        return;
+    run_child(overflow_child, &oc, &c);
+    assert_overflow_report(&c, "greenlet 'deep-diver'", "stack size 65536 bytes");
+}
+END_TEST
+
+START_TEST(overflow_with_default_stack_is_reported)
+{
+    static struct child c;
+    char size[64];
+    struct overflow_case oc = {.opts = {.name = "default-diver"}};
+    if (skip_under_valgrind())
+        return;
+    run_child(overflow_child, &oc, &c);
+    snprintf(size, sizeof size, "stack size %d bytes", CL_STACK_DEFAULT_SIZE);
+    assert_overflow_report(&c, "default-diver", size);
+}
+END_TEST
+
+START_TEST(overflow_in_shared_greenlet_is_reported)
+{
+    static struct child c;
+    struct overflow_case oc = {
+        .opts = {.stack_kind = GREENLET_STACK_SHARED, .name = "shared-diver"}};
+    if (skip_under_valgrind())
+        return;
+    run_child(overflow_child, &oc, &c);
+    assert_overflow_report(&c, "greenlet 'shared-diver'", "stack size ");
+}
+END_TEST
+
+START_TEST(overflow_in_unnamed_greenlet_is_reported)
+{
+    static struct child c;
+    struct overflow_case oc = {.opts = {.stack_size = 32 * 1024}};
+    if (skip_under_valgrind())
+        return;
+    run_child(overflow_child, &oc, &c);
+    assert_overflow_report(&c, "greenlet-", "stack size 32768 bytes");
+}
+END_TEST
+
+/* A stray access to a guard page while no greenlet runs on that stack is
+ * an ordinary crash: the handler must pass it on, not call it overflow. */
+static void touch_idle_guard(void *arg)
+{
+    (void)arg;
+    greenlet_main(); /* installs the handler */
+    cl_stack *st = cl_stack_get(0);
+    ((volatile char *)st->base)[-1] = 1;
+}
+
+START_TEST(other_faults_are_passed_on)
+{
+    static struct child c;
+    if (skip_under_valgrind())
+        return;
+    run_child(touch_idle_guard, NULL, &c);
+    ck_assert_msg(strstr(c.err, "stack overflow") == NULL, "stderr: %s", c.err);
+#ifdef TEST_ASAN
+    /* ASan's own SEGV handler was installed first: it reports and exits */
+    ck_assert_msg(!(WIFEXITED(c.status) && (WEXITSTATUS(c.status) == 0 ||
+                                            WEXITSTATUS(c.status) == 70 ||
+                                            WEXITSTATUS(c.status) == 3)),
+                  "child status %#x", c.status);
+#else
+    ck_assert_msg(WIFSIGNALED(c.status) && WTERMSIG(c.status) == SIGSEGV,
+                  "child status %#x, stderr: %s", c.status, c.err);
+#endif
+}
+END_TEST
+
+static Suite *stack_suite(void)
+{
+    Suite *s = suite_create("stack (" CL_SWITCH_NAME ")");
+    TCase *tc = tcase_create("stacks");
+    tcase_add_test(tc, default_stack_is_usable_and_pooled);
+    tcase_add_test(tc, odd_sizes_round_up_to_whole_pages);
+    tcase_add_test(tc, many_stacks_are_distinct);
+    tcase_add_test(tc, thread_init_is_idempotent);
+    suite_add_tcase(s, tc);
+    TCase *ov = tcase_create("overflow");
+    tcase_set_timeout(ov, 60); /* ASan reports and qemu are slow */
+    tcase_add_test(ov, overflow_in_named_greenlet_is_reported);
+    tcase_add_test(ov, overflow_with_default_stack_is_reported);
+    tcase_add_test(ov, overflow_in_shared_greenlet_is_reported);
+    tcase_add_test(ov, overflow_in_unnamed_greenlet_is_reported);
+    tcase_add_test(ov, other_faults_are_passed_on);
+    suite_add_tcase(s, ov);
+    return s;
+}
+
+CL_TEST_MAIN(stack_suite)
