@@ -1,0 +1,288 @@
+/* cosock.c - cooperative sockets: try the system call, wait on the hub
+ * only when it says EAGAIN (see cosock.h). */
+#include "cosock.h"
+#include "cli.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Wait for fd after an EAGAIN. A call may wait several times (a wake-up
+ * can be spurious, sendall sends in pieces): the timeout is for the whole
+ * call, so the deadline is fixed at the first wait, and the clock is read
+ * only by calls that wait at all. *deadline starts at 0. */
+static int wait_fd(int fd, short what, double timeout, double *deadline)
+{
+    double left = timeout;
+    if (timeout > 0) {
+        if (*deadline == 0) {
+            *deadline = cl_now() + timeout;
+        } else if ((left = *deadline - cl_now()) <= 0) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
+    }
+    return hub_wait_fd(fd, what, left);
+}
+
+static struct addrinfo *resolve(const char *host, int port, int flags)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = flags | AI_NUMERICSERV};
+    struct addrinfo *res;
+    char serv[16];
+    int rc;
+
+    if (port < 0 || port > 65535) {
+        errno = EINVAL;
+        return NULL;
+    }
+    snprintf(serv, sizeof serv, "%d", port);
+    rc = getaddrinfo(host, serv, &hints, &res);
+    if (rc != 0) {
+        /* getaddrinfo's own codes are not errnos: say "no such host". */
+        errno = rc == EAI_SYSTEM ? errno : rc == EAI_MEMORY ? ENOMEM : EHOSTUNREACH;
+        return NULL;
+    }
+    return res;
+}
+
+int cosock_listen(const char *host, int port, int backlog)
+{
+    struct addrinfo *res = resolve(host, port, AI_PASSIVE), *ai;
+    int fd = -1, err = EADDRNOTAVAIL, one = 1;
+
+    if (!res)
+        return -1;
+    for (ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                    ai->ai_protocol);
+        if (fd < 0) {
+            err = errno;
+            continue;
+        }
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+            listen(fd, backlog > 0 ? backlog : SOMAXCONN) == 0)
+            break;
+        err = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0)
+        errno = err;
+    return fd;
+}
+
+int cosock_accept(int lfd, cosock_addr *addr, double timeout)
+{
+    double deadline = 0;
+    cosock_addr scratch;
+    if (!addr)
+        addr = &scratch;
+    for (;;) {
+        int fd;
+        addr->len = sizeof addr->ss;
+        fd = accept4(lfd, (struct sockaddr *)&addr->ss, &addr->len,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0)
+            return fd;
+        if (errno == EINTR || errno == ECONNABORTED) /* gone before we took it */
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return -1;
+        if (wait_fd(lfd, HUB_READ, timeout, &deadline) != 0)
+            return -1;
+    }
+}
+
+/* One address: connect, wait for the handshake, read its outcome. */
+static int connect_one(const struct addrinfo *ai, double timeout, double *deadline)
+{
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                    ai->ai_protocol);
+    int one = 1, err = 0;
+    socklen_t len = sizeof err;
+
+    if (fd < 0)
+        return -1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+        return fd;
+    if (errno != EINPROGRESS && errno != EINTR)
+        goto fail;
+    if (wait_fd(fd, HUB_WRITE, timeout, deadline) != 0)
+        goto fail;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+        goto fail;
+    if (err == 0)
+        return fd;
+    errno = err;
+fail:
+    err = errno;
+    cosock_close(fd);
+    errno = err;
+    return -1;
+}
+
+int cosock_connect(const char *host, int port, double timeout)
+{
+    struct addrinfo *res = resolve(host, port, 0), *ai;
+    double deadline = 0;
+    int fd = -1, err = EADDRNOTAVAIL;
+
+    if (!res)
+        return -1;
+    for (ai = res; ai; ai = ai->ai_next) {
+        if ((fd = connect_one(ai, timeout, &deadline)) >= 0)
+            break;
+        err = errno;
+        /* A timeout or a kill ends the whole call, not just this address. */
+        if (err == ETIMEDOUT || err == ECANCELED)
+            break;
+    }
+    freeaddrinfo(res);
+    if (fd < 0)
+        errno = err;
+    return fd;
+}
+
+int cosock_wrap(int fd)
+{
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0)
+        return -1;
+    return (flags & O_NONBLOCK) ? 0 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+ssize_t cosock_recv(int fd, void *buf, size_t len, double timeout)
+{
+    double deadline = 0;
+    for (;;) {
+        ssize_t n = recv(fd, buf, len, 0);
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return -1;
+        if (wait_fd(fd, HUB_READ, timeout, &deadline) != 0)
+            return -1;
+    }
+}
+
+ssize_t cosock_recv_exact(int fd, void *buf, size_t len, double timeout)
+{
+    double deadline = 0;
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = recv(fd, (char *)buf + got, len - got, 0);
+        if (n > 0) {
+            got += (size_t)n;
+        } else if (n == 0) {
+            break;
+        } else if (errno == EINTR) {
+            continue;
+        } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            return -1;
+        } else if (wait_fd(fd, HUB_READ, timeout, &deadline) != 0) {
+            return -1;
+        }
+    }
+    return (ssize_t)got;
+}
+
+ssize_t cosock_send(int fd, const void *buf, size_t len, double timeout)
+{
+    double deadline = 0;
+    for (;;) {
+        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return -1;
+        if (wait_fd(fd, HUB_WRITE, timeout, &deadline) != 0)
+            return -1;
+    }
+}
+
+int cosock_sendall(int fd, const void *buf, size_t len, double timeout)
+{
+    double deadline = 0;
+    size_t sent = 0;
+    while (sent < len) {
+        ssize_t n = send(fd, (const char *)buf + sent, len - sent, MSG_NOSIGNAL);
+        if (n >= 0) {
+            sent += (size_t)n;
+        } else if (errno == EINTR) {
+            continue;
+        } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            return -1;
+        } else if (wait_fd(fd, HUB_WRITE, timeout, &deadline) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int cosock_shutdown(int fd, int how)
+{
+    return shutdown(fd, how);
+}
+
+int cosock_close(int fd)
+{
+    hub_fd_forget(fd);
+    return close(fd);
+}
+
+int cosock_local_port(int fd)
+{
+    cosock_addr a = {.len = sizeof a.ss};
+    if (getsockname(fd, (struct sockaddr *)&a.ss, &a.len) != 0)
+        return -1;
+    if (a.ss.ss_family == AF_INET)
+        return ntohs(((struct sockaddr_in *)&a.ss)->sin_port);
+    if (a.ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&a.ss)->sin6_port);
+    errno = EAFNOSUPPORT;
+    return -1;
+}
+
+const char *cosock_addr_str(const cosock_addr *a, char *buf, size_t len)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    if (a->ss.ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)&a->ss;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+        snprintf(buf, len, "%s:%d", host, ntohs(in->sin_port));
+    } else if (a->ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&a->ss;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        snprintf(buf, len, "[%s]:%d", host, ntohs(in6->sin6_port));
+    } else {
+        snprintf(buf, len, "(address family %d)", a->ss.ss_family);
+    }
+    return buf;
+}
+
+const char *cosock_strerror(int err)
+{
+    switch (err) {
+    case ETIMEDOUT: case ECANCELED: case EBUSY: case EDEADLK: case EPERM:
+        return hub_strerror(err);
+    case EHOSTUNREACH:
+        return "no such host, or no route to it";
+    default:
+        return strerror(err);
+    }
+}
