@@ -31,7 +31,7 @@ walkthrough: lessons
 fuzz:
 	$(MAKE) -C tests/fuzz run FUZZ_SECONDS=$(or $(FUZZ_SECONDS),30)
 
-bench: benches
+bench: lessons benches
 	$(MAKE) -C tests/bench run
 
 install: lessons
