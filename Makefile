@@ -25,8 +25,9 @@ check: lessons benches
 	$(MAKE) -C tests check
 
 # WALKTHROUGH='--from 3' (or --only N, --no-pause) is passed on.
-walkthrough: lessons
-	common/walkthrough.sh $(WALKTHROUGH)
+walkthrough:
+	@$(MAKE) -s --no-print-directory lessons
+	@common/walkthrough.sh $(WALKTHROUGH)
 
 fuzz:
 	$(MAKE) -C tests/fuzz run FUZZ_SECONDS=$(or $(FUZZ_SECONDS),30)
