@@ -288,22 +288,13 @@ static void start_demo(void)
         cl_err_exit("spawn");
 }
 
-static void raise_fd_limit(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-}
-
 int main(int argc, char **argv)
 {
     cl_parse_args(&prog, argc, argv);
     if (backend && hub_set_backend(backend) != 0)
         cl_usage_err("--backend %s: not one of this libevent's methods (epoll, poll, select)",
                      backend);
-    raise_fd_limit();
+    cl_raise_fd_limit();
     signal(SIGPIPE, SIG_IGN); /* and MSG_NOSIGNAL on every send */
     setvbuf(stdout, NULL, _IOLBF, 0);
 

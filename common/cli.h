@@ -72,4 +72,8 @@ bool cl_color_enabled(void);
 /* Seconds since an arbitrary fixed point (CLOCK_MONOTONIC). */
 double cl_now(void);
 
+/* Raise the open-file limit to its hard limit (servers and load clients
+ * hold thousands of sockets); returns the limit now in force. */
+long cl_raise_fd_limit(void);
+
 #endif
