@@ -39,7 +39,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 static long port = 8001;
 static const char *bind_host = "127.0.0.1";
