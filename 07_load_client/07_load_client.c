@@ -15,6 +15,10 @@
  * any sends, and none closes before all are done, so N connections really
  * are open at once. Exit status 1 on any error or mismatch.
  *
+ * --idle N opens N more connections that never send, before the load and
+ * until it ends: a server that must look at every connection on each
+ * wait (select, poll) slows down with them; one on epoll does not.
+ *
  * Python (the notes):
  *     def sock_conn():
  *         client = socket.socket()
@@ -41,10 +45,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
-static long threads = 100, coroutines, messages = 10, size;
+static long threads = 100, coroutines, messages = 10, size, idle;
 static double duration, timeout_s = 5;
 static const char *host = "127.0.0.1";
 static long port = 8001;
@@ -55,6 +58,7 @@ static const cl_option options[] = {
     {"coroutines", 'c', CL_OPT_INT, &coroutines, "N", "N greenlets in one thread instead, one connection each", 1, 1000000},
     {"messages", 'm', CL_OPT_INT, &messages, "M", "messages per connection (default 10)", 0, 1000000000},
     {"duration", 'd', CL_OPT_DOUBLE, &duration, "SECONDS", "send for this long instead of a count", 0.01, 86400},
+    {"idle", 0, CL_OPT_INT, &idle, "N", "also hold N idle connections open (connected, never sending) during the load", 0, 1000000},
     {"size", 's', CL_OPT_INT, &size, "B", "message size: \"hello N\" padded with dots (default: unpadded)", 1, 64 << 20},
     {"host", 'H', CL_OPT_STRING, &host, "HOST", "server address (default 127.0.0.1)", 0, 0},
     {"port", 'p', CL_OPT_INT, &port, "PORT", "server port (default 8001)", 1, 65535},
@@ -467,6 +471,38 @@ static int interactive_client(void)
     return 0;
 }
 
+/* ---- --idle: connections that only sit there ---- */
+
+static int *idle_fds;
+static long idle_open_n;
+static long fd_limit; /* RLIMIT_NOFILE after raising it, for error messages */
+
+/* Open them before any client starts, so that the server has accepted
+ * them (its listen queue is first come, first served) before the first
+ * message. Plain blocking connects, in either model: they are never read,
+ * so they need no greenlet here, only a descriptor. */
+static void idle_open(void)
+{
+    if (!(idle_fds = calloc((size_t)idle, sizeof *idle_fds)))
+        cl_fatal("out of memory");
+    for (; idle_open_n < idle; idle_open_n++) {
+        int fd = blocking_connect();
+        if (fd < 0) {
+            cl_fatal("--idle %ld: cannot open idle connection %ld to %s port %ld: %s "
+                     "(open-file limit %ld: `ulimit -n`; the server has one too)",
+                     idle, idle_open_n + 1, host, port, cosock_strerror(errno), fd_limit);
+        }
+        idle_fds[idle_open_n] = fd;
+    }
+}
+
+static void idle_close(void)
+{
+    for (long i = 0; i < idle_open_n; i++)
+        close(idle_fds[i]);
+    free(idle_fds);
+}
+
 /* ---- the summary ---- */
 
 static int summary(const char *model, struct hist *hists, int nhists)
@@ -498,6 +534,8 @@ static int summary(const char *model, struct hist *hists, int nhists)
     else
         printf("%ld messages each\n", messages);
     printf("connections: %ld opened, %ld failed\n", ok, nclients - ok);
+    if (idle)
+        printf("idle: %ld connections held open, never used\n", idle_open_n);
     printf("messages: %llu sent, %llu echoed, %llu mismatched\n", (unsigned long long)sent,
            (unsigned long long)echoed, (unsigned long long)mismatched);
     printf("bytes: %llu (both ways)\n", (unsigned long long)bytes);
@@ -577,7 +615,6 @@ static void on_signal(int sig)
 int main(int argc, char **argv)
 {
     struct sigaction sa = {.sa_handler = on_signal};
-    struct rlimit rl;
     struct hist *hists;
     int status;
 
@@ -585,10 +622,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     sigaction(SIGINT, &sa, NULL); /* stop sending, print the summary */
     sigaction(SIGTERM, &sa, NULL);
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
+    fd_limit = cl_raise_fd_limit(); /* --threads/--coroutines/--idle in the thousands */
     if (local_server)
         local_server_start();
     if (interactive) {
@@ -601,10 +635,13 @@ int main(int argc, char **argv)
             cl_fatal("out of memory");
         for (long i = 0; i < nclients; i++)
             clients[i].id = (int)i + 1;
+        if (idle)
+            idle_open();
         if (coroutines)
             run_coroutines(hists);
         else
             run_threads(hists);
+        idle_close();
         status = summary(coroutines ? "greenlets" : "threads", hists,
                          coroutines ? 1 : (int)nclients);
         free(hists);
