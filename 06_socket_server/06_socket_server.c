@@ -39,6 +39,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h> /* FD_SETSIZE */
 
 static long port = 8001;
 static const char *bind_host = "127.0.0.1";
@@ -80,6 +81,8 @@ static struct {
     bool stopping, starved;
     struct conn *conns;
     unsigned long accepted, refused, open, peak;
+    unsigned long past_fd_setsize; /* refused: select cannot watch them */
+    bool select_backend;
     unsigned long long bytes;
 } srv = {.lfd = -1};
 
@@ -173,6 +176,18 @@ static void serve(int fd, const cosock_addr *peer)
         srv.refused++;
         cl_warn("connection %lu from %s refused: %lu open (--max-conns %ld)", id, who,
                 srv.open, max_conns);
+        cosock_close(fd);
+        return;
+    }
+    /* select's fd_set has FD_SETSIZE bits; Debian's fortified FD_SET
+     * aborts the whole process on a descriptor past it. Refuse the one
+     * connection instead. */
+    if (srv.select_backend && fd >= FD_SETSIZE) {
+        if (srv.past_fd_setsize++ == 0)
+            cl_warn("connection %lu from %s refused: descriptor %d is past select's "
+                    "FD_SETSIZE (%d); --backend poll or epoll has no such limit "
+                    "(further refusals are counted in the summary)",
+                    id, who, fd, FD_SETSIZE);
         cosock_close(fd);
         return;
     }
@@ -304,6 +319,7 @@ int main(int argc, char **argv)
     srv.port = cosock_local_port(srv.lfd);
     printf("06_socket_server listening on %s:%d\n", bind_host, srv.port);
     printf("backend: %s\n", hub_backend());
+    srv.select_backend = strcmp(hub_backend(), "select") == 0;
 
     watch_signals(); /* SIGINT, SIGTERM: stop_server() */
     if (demo)
@@ -324,8 +340,10 @@ int main(int argc, char **argv)
     for (struct conn *c = srv.conns; c; c = c->next)
         hub_kill(c->task, 0);
     hub_run();
-    printf("summary: %lu connections, %lu refused (--max-conns), %llu bytes echoed, "
-           "at most %lu at once\n", srv.accepted, srv.refused, srv.bytes, srv.peak);
+    printf("summary: %lu connections, %lu refused (--max-conns), ", srv.accepted, srv.refused);
+    if (srv.past_fd_setsize)
+        printf("%lu refused (past FD_SETSIZE), ", srv.past_fd_setsize);
+    printf("%llu bytes echoed, at most %lu at once\n", srv.bytes, srv.peak);
     unwatch_signals();
     hub_shutdown();
     return 0;
