@@ -15,14 +15,18 @@
 
 const char *cl_progname = "corolab";
 
+/* One message, one line: the lock keeps threads (07 --threads) from
+ * interleaving their pieces. */
 static void vsay(const char *fmt, va_list ap, const char *tail)
 {
     fflush(stdout);
+    flockfile(stderr);
     fprintf(stderr, "%s: ", cl_progname);
     vfprintf(stderr, fmt, ap);
     if (tail)
         fprintf(stderr, ": %s", tail);
     fputc('\n', stderr);
+    funlockfile(stderr);
 }
 
 void cl_err_exit(const char *fmt, ...)
