@@ -51,7 +51,7 @@ static const cl_option options[] = {
     {"port", 'p', CL_OPT_INT, &port, "PORT", "port to listen on (default 8001; 0: a free one)", 0, 65535},
     {"bind", 'b', CL_OPT_STRING, &bind_host, "ADDR", "address to listen on (default 127.0.0.1)", 0, 0},
     {"quiet", 'q', CL_OPT_FLAG, &quiet, NULL, "print only the start and the summary (for load)", 0, 0},
-    {"backend", 0, CL_OPT_STRING, &backend, "NAME", "libevent's method: epoll, poll or select", 0, 0},
+    {"backend", 0, CL_OPT_STRING, &backend, "NAME", "libevent's method: epoll, poll or select (select refuses descriptors past FD_SETSIZE, 1024)", 0, 0},
     {"max-conns", 0, CL_OPT_INT, &max_conns, "N", "close new connections at once beyond N open (0: no limit)", 0, 10000000},
     {"demo", 0, CL_OPT_FLAG, &demo, NULL, "serve one client of its own (a greenlet in this thread), then stop", 0, 0},
     {0},
