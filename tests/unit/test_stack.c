@@ -11,6 +11,7 @@
  */
 #include "testutil.h"
 #include "greenlet.h"
+#include "sanitize.h" /* CL_ASAN */
 #include "stack.h"
 
 #include <signal.h>
@@ -20,13 +21,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TEST_ASAN 1
-#endif
-#endif
 
 START_TEST(default_stack_is_usable_and_pooled)
 {
@@ -252,7 +246,7 @@ START_TEST(other_faults_are_passed_on)
         return;
     run_child(touch_idle_guard, NULL, &c);
     ck_assert_msg(strstr(c.err, "stack overflow") == NULL, "stderr: %s", c.err);
-#ifdef TEST_ASAN
+#ifdef CL_ASAN
     /* ASan's own SEGV handler was installed first: it reports and exits */
     ck_assert_msg(!(WIFEXITED(c.status) && (WEXITSTATUS(c.status) == 0 ||
                                             WEXITSTATUS(c.status) == 70 ||

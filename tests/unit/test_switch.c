@@ -8,6 +8,7 @@
  * them suspended and hands their stack back.
  */
 #include "testutil.h"
+#include "sanitize.h" /* CL_ASAN */
 #include "stack.h"
 #include "switch.h"
 
@@ -19,22 +20,11 @@
 #include <xmmintrin.h>
 #endif
 
-#if defined(__SANITIZE_ADDRESS__)
-#define TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TEST_ASAN 1
-#endif
-#endif
-#ifdef TEST_ASAN
-#include <sanitizer/asan_interface.h>
-#endif
-
 /* Frames abandoned on a stack (these coroutines never return) leave
  * AddressSanitizer's redzone marks behind; clear them before reusing it. */
 static void unpoison(cl_stack *st)
 {
-#ifdef TEST_ASAN
+#ifdef CL_ASAN
     __asan_unpoison_memory_region(st->base, st->size);
 #else
     (void)st;
