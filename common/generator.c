@@ -55,11 +55,11 @@ int generator_send(generator *gen, void *value, void **out)
         errno = EBUSY;
         return -1;
     }
-    if (gen->g.state == GREENLET_DEAD) {
+    if (greenlet_dead(&gen->g)) {
         errno = EPIPE;
         return -1;
     }
-    if (gen->g.state == GREENLET_NEW && value != NULL) {
+    if (!greenlet_started(&gen->g) && value != NULL) {
         errno = EINVAL;
         return -1;
     }
@@ -69,7 +69,7 @@ int generator_send(generator *gen, void *value, void **out)
     gen->running = false;
     if (r == GREENLET_ERROR)
         return -1;
-    if (gen->g.state == GREENLET_DEAD)
+    if (greenlet_dead(&gen->g))
         return GEN_DONE;
     if (out)
         *out = r;
@@ -89,7 +89,7 @@ void *generator_yield(void *value)
 
 bool generator_finished(const generator *gen)
 {
-    return gen->g.state == GREENLET_DEAD;
+    return greenlet_dead(&gen->g);
 }
 
 const char *generator_strerror(int err)

@@ -90,11 +90,13 @@ static const cl_stack *locate_running(char *name, size_t len)
 
 /* ---- per-thread state ---- */
 
+static void release_dead(struct greenlet_thread *t);
+
 static void thread_exit(void *p)
 {
     struct greenlet_thread *t = p;
     if (t->release)
-        greenlet_release_dead_(t);
+        release_dead(t);
     cl_stack_put(t->shared);
     cl_stack_put(t->restorer_stack);
     free(t);
@@ -195,7 +197,7 @@ int greenlet_free(greenlet *g)
         return -1;
     }
     if (g->thread->release == g)
-        greenlet_release_dead_(g->thread);
+        release_dead(g->thread);
     if (g->state == GREENLET_ACTIVE) {
         /* C has no GreenletExit to unwind it with: its frames are dropped,
          * and whatever they own is the caller's to have freed. */
@@ -235,7 +237,7 @@ int greenlet_set_parent(greenlet *g, greenlet *parent)
 
 /* ---- switching ---- */
 
-void greenlet_release_dead_(struct greenlet_thread *t)
+static void release_dead(struct greenlet_thread *t)
 {
     greenlet *g = t->release;
     t->release = NULL;
@@ -289,7 +291,7 @@ static inline void *do_switch(struct greenlet_thread *t, greenlet *from,
     asan_arrive(t, from->asan_fake);
 #endif
     if (unlikely(t->release != NULL))
-        greenlet_release_dead_(t);
+        release_dead(t);
     return value;
 }
 
@@ -467,7 +469,7 @@ static void *switch_slow(struct greenlet_thread *t, greenlet *cur,
     asan_arrive(t, cur->asan_fake);
 #endif
     if (unlikely(t->release != NULL))
-        greenlet_release_dead_(t);
+        release_dead(t);
     return value;
 }
 
@@ -476,17 +478,16 @@ static void entry(void *arg, void *value)
 {
     greenlet *g = arg;
     struct greenlet_thread *t = g->thread;
-    greenlet *p;
 
     asan_arrive(t, NULL);
     if (unlikely(t->release != NULL))
-        greenlet_release_dead_(t);
+        release_dead(t);
     g->result = g->run(g->arg, value);
     g->state = GREENLET_DEAD;
     g->fast = 0;
     if (g->stack_kind == GREENLET_STACK_GUARDED) {
         if (t->release) /* an earlier death nobody has cleaned up after */
-            greenlet_release_dead_(t);
+            release_dead(t);
         t->release = g;
     } else {
         if (t->shared_owner == g)
@@ -495,8 +496,6 @@ static void entry(void *arg, void *value)
         g->saved = NULL;
         g->saved_cap = g->saved_len = 0;
     }
-    for (p = g->parent; p->state == GREENLET_DEAD; p = p->parent)
-        ;
-    switch_slow(t, g, p, g->result);
+    switch_slow(t, g, g->parent, g->result); /* it skips dead parents */
     fatal("a dead greenlet was resumed, or its parent could not be started");
 }

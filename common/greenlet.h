@@ -177,7 +177,6 @@ struct greenlet_thread {
 extern __thread struct greenlet_thread *greenlet_tls_;
 extern greenlet_switch_hook greenlet_hook_;
 void *greenlet_switch_out_(greenlet *g, void *value);
-void greenlet_release_dead_(struct greenlet_thread *t);
 
 /* Switch to g, passing value; returns the value passed back to us later,
  * or GREENLET_ERROR.

@@ -92,7 +92,6 @@ static greenlet *sched_greenlet(struct sched *s)
 }
 
 struct fdrec {
-    int fd;
     struct event *ev;        /* ET mode: READ|WRITE|PERSIST|ET */
     struct event *rev, *wev; /* level mode: one-shot per direction */
     struct sched *reader, *writer;
@@ -306,6 +305,16 @@ static void wl_unlink(struct sched *s)
 
 static void fd_unwait(struct sched *s);
 
+/* Stop waiting on a list or an fd, whichever it was. */
+static void unwait(struct sched *s)
+{
+    if (s->wait_kind == WAIT_LIST)
+        wl_unlink(s);
+    else if (s->wait_kind == WAIT_FD)
+        fd_unwait(s);
+    s->wait_kind = WAIT_NONE;
+}
+
 /* Make a blocked greenlet ready, undoing whatever else it waited on. */
 static void wake(struct hub *h, struct sched *s, int reason)
 {
@@ -329,11 +338,7 @@ static void wake(struct hub *h, struct sched *s, int reason)
         h->blocked--;
     if (s->heap_idx != NOT_IN_HEAP)
         timer_remove(h, s);
-    if (s->wait_kind == WAIT_LIST)
-        wl_unlink(s);
-    else if (s->wait_kind == WAIT_FD)
-        fd_unwait(s);
-    s->wait_kind = WAIT_NONE;
+    unwait(s);
     push_ready(h, s);
 }
 
@@ -360,11 +365,7 @@ static struct sched *current_sched(struct hub *h)
 static int block(struct hub *h, struct sched *me, uint64_t deadline, int expiry)
 {
     if (deadline && timer_add(h, me, deadline, expiry) != 0) {
-        if (me->wait_kind == WAIT_LIST)
-            wl_unlink(me);
-        else if (me->wait_kind == WAIT_FD)
-            fd_unwait(me);
-        me->wait_kind = WAIT_NONE;
+        unwait(me);
         return ENOMEM;
     }
     me->blocked = true;
@@ -424,8 +425,7 @@ static void task_finished(struct hub *h, hub_task *t)
     if (t->s.finished)
         return;
     t->s.finished = true;
-    if (t->s.heap_idx != NOT_IN_HEAP)
-        timer_remove(h, &t->s);
+    timer_remove(h, &t->s);
     wake_all(h, &t->joiners, 0);
 }
 
@@ -494,17 +494,19 @@ static void *hub_main(void *arg, void *value)
     struct hub *h = arg;
     (void)value;
     for (;;) {
+        struct sched *first;
         int r;
         run_ready(h);
         fire_timers(h);
         if (h->ready_head)
             continue;
-        if (h->run_waiter && h->blocked == 0 && !timer_first(h)) {
+        first = timer_first(h);
+        if (h->run_waiter && h->blocked == 0 && !first) {
             wake(h, h->run_waiter, 0); /* hub_run: nothing left to do */
             continue;
         }
-        if (timer_first(h)) {
-            uint64_t now = now_ns(), d = timer_first(h)->deadline;
+        if (first) {
+            uint64_t now = now_ns(), d = first->deadline;
             uint64_t ns = d > now ? d - now : 0;
             struct timeval tv = {(time_t)(ns / 1000000000u),
                                  (suseconds_t)((ns % 1000000000u + 999) / 1000)};
@@ -526,17 +528,12 @@ static void *hub_main(void *arg, void *value)
     return NULL;
 }
 
-static int avoid_others(struct event_config *cfg, const char *method)
+/* hub_set_backend() has checked that `method` is one of these. */
+static void avoid_others(struct event_config *cfg, const char *method)
 {
-    const char **m = event_get_supported_methods();
-    bool found = false;
-    for (; m && *m; m++) {
-        if (strcmp(*m, method) == 0)
-            found = true;
-        else
+    for (const char **m = event_get_supported_methods(); m && *m; m++)
+        if (strcmp(*m, method) != 0)
             event_config_avoid_method(cfg, *m);
-    }
-    return found ? 0 : -1;
 }
 
 static struct hub *hub_get(void)
@@ -553,8 +550,8 @@ static struct hub *hub_get(void)
     cfg = event_config_new();
     if (!h || !cfg)
         goto fail;
-    if (tls_backend && avoid_others(cfg, tls_backend) != 0)
-        goto fail;
+    if (tls_backend)
+        avoid_others(cfg, tls_backend);
     h->base = event_base_new_with_config(cfg);
     event_config_free(cfg);
     cfg = NULL;
@@ -652,8 +649,7 @@ hub_task *hub_spawn_later(double seconds, hub_fn fn, void *arg)
 void hub_detach(hub_task *t)
 {
     t->s.detached = true;
-    if (t->s.finished && !t->s.queued && current_sched(tls_hub) != &t->s)
-        free_task(tls_hub, t);
+    reap(tls_hub, t); /* a finished task is never the one running */
 }
 
 int hub_task_free(hub_task *t)
@@ -670,8 +666,7 @@ int hub_task_free(hub_task *t)
         t->s.detached = true;
         return 0;
     }
-    if (t->s.heap_idx != NOT_IN_HEAP)
-        timer_remove(tls_hub, &t->s);
+    timer_remove(tls_hub, &t->s);
     free_task(tls_hub, t);
     return 0;
 }
@@ -847,6 +842,17 @@ static void fd_ready(evutil_socket_t fd, short what, void *arg)
         wake(h, r->writer, 0);
 }
 
+static void fdrec_free(struct fdrec *r)
+{
+    if (r->ev)
+        event_free(r->ev);
+    if (r->rev)
+        event_free(r->rev);
+    if (r->wev)
+        event_free(r->wev);
+    free(r);
+}
+
 static struct fdrec *fd_record(struct hub *h, int fd)
 {
     struct fdrec *r;
@@ -868,25 +874,18 @@ static struct fdrec *fd_record(struct hub *h, int fd)
     r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
-    r->fd = fd;
     if (h->edge_triggered) {
         r->ev = event_new(h->base, fd, EV_READ | EV_WRITE | EV_PERSIST | EV_ET,
                           fd_ready, r);
         if (!r->ev || event_add(r->ev, NULL) != 0) {
-            if (r->ev)
-                event_free(r->ev);
-            free(r);
+            fdrec_free(r);
             return NULL;
         }
     } else {
         r->rev = event_new(h->base, fd, EV_READ, fd_ready, r);
         r->wev = event_new(h->base, fd, EV_WRITE, fd_ready, r);
         if (!r->rev || !r->wev) {
-            if (r->rev)
-                event_free(r->rev);
-            if (r->wev)
-                event_free(r->wev);
-            free(r);
+            fdrec_free(r);
             return NULL;
         }
     }
@@ -950,13 +949,7 @@ void hub_fd_forget(int fd)
         wake(h, r->reader, EBADF);
     if (r->writer)
         wake(h, r->writer, EBADF);
-    if (r->ev)
-        event_free(r->ev);
-    if (r->rev)
-        event_free(r->rev);
-    if (r->wev)
-        event_free(r->wev);
-    free(r);
+    fdrec_free(r);
     h->fds[fd] = NULL;
 }
 

@@ -33,7 +33,6 @@
 #ifndef CL_VALGRIND
 #define VALGRIND_STACK_REGISTER(lo, hi) 0u
 #define VALGRIND_STACK_DEREGISTER(id) ((void)(id))
-#define RUNNING_ON_VALGRIND 0
 #endif
 
 #endif

@@ -52,10 +52,4 @@ void cl_trace_why(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cl_trace_wake(const greenlet *g, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-#define CL_TRACE(...)                                   \
-    do {                                                \
-        if (__builtin_expect(cl_trace_on, 0))           \
-            cl_tracef(__VA_ARGS__);                     \
-    } while (0)
-
 #endif
