@@ -570,6 +570,8 @@ fail:
     if (cfg)
         event_config_free(cfg);
     if (h) {
+        if (h->gr)
+            greenlet_free(h->gr);
         if (h->timer_ev)
             event_free(h->timer_ev);
         if (h->base)
