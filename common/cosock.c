@@ -10,7 +10,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
-#include <string.h>
 #include <unistd.h>
 
 /* Wait for fd after an EAGAIN. A call may wait several times (a wake-up
@@ -29,6 +28,17 @@ static int wait_fd(int fd, short what, double timeout, double *deadline)
         }
     }
     return hub_wait_fd(fd, what, left);
+}
+
+/* After a call failed with errno: 0 to try it again (EINTR, or EAGAIN and
+ * the fd has become ready), -1 to give up (errno says why). */
+static int retry(int fd, short what, double timeout, double *deadline)
+{
+    if (errno == EINTR)
+        return 0;
+    if (errno != EAGAIN && errno != EWOULDBLOCK)
+        return -1;
+    return wait_fd(fd, what, timeout, deadline);
 }
 
 static struct addrinfo *resolve(const char *host, int port, int flags)
@@ -94,11 +104,8 @@ int cosock_accept(int lfd, cosock_addr *addr, double timeout)
                      SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0)
             return fd;
-        if (errno == EINTR || errno == ECONNABORTED) /* gone before we took it */
-            continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
-            return -1;
-        if (wait_fd(lfd, HUB_READ, timeout, &deadline) != 0)
+        if (errno != ECONNABORTED && /* gone before we took it: next */
+            retry(lfd, HUB_READ, timeout, &deadline) != 0)
             return -1;
     }
 }
@@ -162,20 +169,30 @@ int cosock_wrap(int fd)
     return (flags & O_NONBLOCK) ? 0 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
+/* One recv or send that waits until it moves something; `deadline` is
+ * shared by the calls of one recv_exact or sendall. */
+static ssize_t recv_some(int fd, void *buf, size_t len, double timeout, double *deadline)
+{
+    ssize_t n;
+    while ((n = recv(fd, buf, len, 0)) < 0 && retry(fd, HUB_READ, timeout, deadline) == 0)
+        ;
+    return n;
+}
+
+static ssize_t send_some(int fd, const void *buf, size_t len, double timeout,
+                         double *deadline)
+{
+    ssize_t n;
+    while ((n = send(fd, buf, len, MSG_NOSIGNAL)) < 0 &&
+           retry(fd, HUB_WRITE, timeout, deadline) == 0)
+        ;
+    return n;
+}
+
 ssize_t cosock_recv(int fd, void *buf, size_t len, double timeout)
 {
     double deadline = 0;
-    for (;;) {
-        ssize_t n = recv(fd, buf, len, 0);
-        if (n >= 0)
-            return n;
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
-            return -1;
-        if (wait_fd(fd, HUB_READ, timeout, &deadline) != 0)
-            return -1;
-    }
+    return recv_some(fd, buf, len, timeout, &deadline);
 }
 
 ssize_t cosock_recv_exact(int fd, void *buf, size_t len, double timeout)
@@ -183,18 +200,12 @@ ssize_t cosock_recv_exact(int fd, void *buf, size_t len, double timeout)
     double deadline = 0;
     size_t got = 0;
     while (got < len) {
-        ssize_t n = recv(fd, (char *)buf + got, len - got, 0);
-        if (n > 0) {
-            got += (size_t)n;
-        } else if (n == 0) {
+        ssize_t n = recv_some(fd, (char *)buf + got, len - got, timeout, &deadline);
+        if (n < 0)
+            return -1;
+        if (n == 0)
             break;
-        } else if (errno == EINTR) {
-            continue;
-        } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            return -1;
-        } else if (wait_fd(fd, HUB_READ, timeout, &deadline) != 0) {
-            return -1;
-        }
+        got += (size_t)n;
     }
     return (ssize_t)got;
 }
@@ -202,17 +213,7 @@ ssize_t cosock_recv_exact(int fd, void *buf, size_t len, double timeout)
 ssize_t cosock_send(int fd, const void *buf, size_t len, double timeout)
 {
     double deadline = 0;
-    for (;;) {
-        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-        if (n >= 0)
-            return n;
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
-            return -1;
-        if (wait_fd(fd, HUB_WRITE, timeout, &deadline) != 0)
-            return -1;
-    }
+    return send_some(fd, buf, len, timeout, &deadline);
 }
 
 int cosock_sendall(int fd, const void *buf, size_t len, double timeout)
@@ -220,16 +221,10 @@ int cosock_sendall(int fd, const void *buf, size_t len, double timeout)
     double deadline = 0;
     size_t sent = 0;
     while (sent < len) {
-        ssize_t n = send(fd, (const char *)buf + sent, len - sent, MSG_NOSIGNAL);
-        if (n >= 0) {
-            sent += (size_t)n;
-        } else if (errno == EINTR) {
-            continue;
-        } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        ssize_t n = send_some(fd, (const char *)buf + sent, len - sent, timeout, &deadline);
+        if (n < 0)
             return -1;
-        } else if (wait_fd(fd, HUB_WRITE, timeout, &deadline) != 0) {
-            return -1;
-        }
+        sent += (size_t)n;
     }
     return 0;
 }
@@ -277,12 +272,5 @@ const char *cosock_addr_str(const cosock_addr *a, char *buf, size_t len)
 
 const char *cosock_strerror(int err)
 {
-    switch (err) {
-    case ETIMEDOUT: case ECANCELED: case EBUSY: case EDEADLK: case EPERM:
-        return hub_strerror(err);
-    case EHOSTUNREACH:
-        return "no such host, or no route to it";
-    default:
-        return strerror(err);
-    }
+    return err == EHOSTUNREACH ? "no such host, or no route to it" : hub_strerror(err);
 }
