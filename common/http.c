@@ -340,7 +340,7 @@ static int parse_chunks(const char *buf, size_t len, bool eof, size_t p,
         int digits = 0;
 
         n = line_end(buf, len, p, &ce);
-        if ((n && n - p > CHUNK_LINE_MAX) || (!n && len - p > CHUNK_LINE_MAX))
+        if ((n ? n : len) - p > CHUNK_LINE_MAX)
             return fail("chunk size line too long", err);
         if (!n) {
             r->body_len = total;

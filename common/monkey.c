@@ -12,6 +12,7 @@
  * the end catch fortified callers instead. */
 #undef _FORTIFY_SOURCE
 #include "monkey.h"
+#include "cli.h"
 #include "hub.h"
 #include "greenlet.h"
 
@@ -174,13 +175,6 @@ static bool must_block(int fd)
 }
 
 /* ---- waiting ---- */
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* The socket's SO_RCVTIMEO or SO_SNDTIMEO in seconds; HUB_FOREVER if none. */
 static double sock_timeout(int fd, int opt)
@@ -631,9 +625,9 @@ int poll(struct pollfd *fds, nfds_t n, int ms)
     double deadline;
     if (ms == 0 || !cooperative())
         return LIBC(poll)(fds, n, ms);
-    deadline = ms < 0 ? 0 : now() + ms / 1e3;
+    deadline = ms < 0 ? 0 : cl_now() + ms / 1e3;
     for (;;) {
-        double left = ms < 0 ? HUB_FOREVER : deadline - now();
+        double left = ms < 0 ? HUB_FOREVER : deadline - cl_now();
         int r = LIBC(poll)(fds, n, 0);
         if (r != 0)
             return r;
@@ -692,10 +686,10 @@ unsigned sleep(unsigned s)
     double t0;
     if (!cooperative())
         return LIBC(sleep)(s);
-    t0 = now();
+    t0 = cl_now();
     if (hub_sleep(s) == 0)
         return 0;
-    return (unsigned)ceil(fmax(0, s - (now() - t0)));
+    return (unsigned)ceil(fmax(0, s - (cl_now() - t0)));
 }
 
 int usleep(useconds_t us)
@@ -719,11 +713,11 @@ int nanosleep(const struct timespec *req, struct timespec *rem)
         return -1;
     }
     s = (double)req->tv_sec + (double)req->tv_nsec / 1e9;
-    t0 = now();
+    t0 = cl_now();
     if (hub_sleep(s) == 0)
         return 0;
     if (rem) {
-        double left = fmax(0, s - (now() - t0));
+        double left = fmax(0, s - (cl_now() - t0));
         rem->tv_sec = (time_t)left;
         rem->tv_nsec = (long)((left - (double)rem->tv_sec) * 1e9);
     }
@@ -820,8 +814,7 @@ static int loopback(const char *service, const struct addrinfo *hints,
                     struct addrinfo **res)
 {
     struct addrinfo h = hints ? *hints : (struct addrinfo){0};
-    struct addrinfo *v4 = NULL, *v6 = NULL, *head = NULL, *ai;
-    int err;
+    struct addrinfo *v4 = NULL, *v6 = NULL, *head = NULL, **tail = &head;
 
     h.ai_flags |= AI_NUMERICHOST;
     h.ai_flags &= ~AI_CANONNAME;
@@ -833,14 +826,13 @@ static int loopback(const char *service, const struct addrinfo *hints,
     inside--;
     for (struct addrinfo *l = v4 ? v4 : v6; l; l = (l == v4 ? v6 : NULL))
         for (struct addrinfo *s = l; s; s = s->ai_next) {
-            if (!(ai = node(s->ai_family, s->ai_socktype, s->ai_protocol, s->ai_addr,
-                            s->ai_addrlen))) {
+            if (!(*tail = node(s->ai_family, s->ai_socktype, s->ai_protocol, s->ai_addr,
+                               s->ai_addrlen))) {
                 free_nodes(head);
                 head = NULL;
                 goto out;
             }
-            ai->ai_next = head; /* reversed below */
-            head = ai;
+            tail = &(*tail)->ai_next;
         }
 out:
     if (v4)
@@ -849,18 +841,7 @@ out:
         LIBC(freeaddrinfo)(v6);
     if (!head)
         return EAI_NONAME;
-    {
-        struct addrinfo *prev = NULL;
-        while (head) {
-            ai = head->ai_next;
-            head->ai_next = prev;
-            prev = head;
-            head = ai;
-        }
-        head = prev;
-    }
-    err = hand_out(head, res);
-    return err;
+    return hand_out(head, res);
 }
 
 struct lookup {
@@ -940,7 +921,7 @@ static int resolve(const char *name, const char *service, const struct addrinfo 
      * (from the hub) for a DNS answer. */
     req = evdns_getaddrinfo(base, name, service, &h, lookup_done, lk);
     inside--;
-    if (!hub_event_is_set(lk->done) && hub_event_wait(lk->done, HUB_FOREVER) != 0) {
+    if (hub_event_wait(lk->done, HUB_FOREVER) != 0) {
         err = errno;
         lk->abandoned = true;
         if (req)
