@@ -69,6 +69,10 @@ BUILD_FLAGS := $(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS)
 ifneq ($(file <$(FLAGS_STAMP)),$(BUILD_FLAGS))
   $(file >$(FLAGS_STAMP),$(BUILD_FLAGS))
 endif
+# Written while this file is read, possibly after make has listed the
+# folder: the empty rule keeps make from taking it for missing and falling
+# back to its built-in %.o rule.
+$(FLAGS_STAMP): ;
 
 $(COROLAB_DIR)/%.o: $(COROLAB_DIR)/%.c $(LIB_HDRS) $(FLAGS_STAMP)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
