@@ -28,30 +28,19 @@ check "unknown host" $(grep -q "http://nosuch.invalid/: cannot resolve nosuch.in
 check "refused connection" $(grep -q "http://127.0.0.1:1/: cannot connect to 127.0.0.1 port 1: Connection refused" "$out/stderr"; echo $?)
 
 # A listener that accepts and never answers: the read times out.
-if command -v python3 >/dev/null; then
-    rm -f "$out/port" "$out/port.tmp"
-    python3 - "$out/port" <<'PY' &
-import os, socket, sys, time
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(4)
-with open(sys.argv[1] + ".tmp", "w") as f:
-    f.write(str(s.getsockname()[1]))
-os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-c, _ = s.accept()
-time.sleep(10)
-PY
-    pid=$!
-    for _ in $(seq 50); do [ -s "$out/port" ] && break; sleep 0.1; done
-    port=$(cat "$out/port" 2>/dev/null)
-    timeout 30 "$bin" --no-compare --timeout 0.5 "http://127.0.0.1:$port/" >/dev/null 2>"$out/stderr2"
-    st=$?
-    kill "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    cat "$out/stderr2"
-    check "timeout: exit status 1 (was $st)" $([ $st -eq 1 ]; echo $?)
-    check "timeout reported" $(grep -q "reading the response: timed out" "$out/stderr2"; echo $?)
-else
-    echo "skipped the timeout case: no python3 for a silent server"
-fi
+perl tests/integration/echo_peer.pl 0 serve silent >"$out/peer" 2>&1 &
+pid=$!
+port=
+for _ in $(seq 50); do
+    port=$(head -n 1 "$out/peer" 2>/dev/null | sed -n 's/.*:\([0-9][0-9]*\)$/\1/p')
+    [ -n "$port" ] && break
+    sleep 0.1
+done
+timeout 30 "$bin" --no-compare --timeout 0.5 "http://127.0.0.1:$port/" >/dev/null 2>"$out/stderr2"
+st=$?
+kill "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+cat "$out/stderr2"
+check "timeout: exit status 1 (was $st)" $([ $st -eq 1 ]; echo $?)
+check "timeout reported" $(grep -q "reading the response: timed out" "$out/stderr2"; echo $?)
 exit $fail
