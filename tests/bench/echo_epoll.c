@@ -22,6 +22,7 @@
  * makes. tests/bench/echo_bench.sh runs it beside 06 and 07.
  */
 #include "cli.h"
+#include "cosock.h" /* cosock_local_port */
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -30,7 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -70,23 +70,13 @@ static int listen_on(long p)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
     int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     if (fd < 0)
         cl_err_exit("socket");
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, SOMAXCONN) != 0)
         cl_err_exit("bind/listen on port %ld", p);
-    getsockname(fd, (struct sockaddr *)&a, &len);
     return fd;
-}
-
-static int local_port(int fd)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    getsockname(fd, (struct sockaddr *)&a, &len);
-    return ntohs(a.sin_port);
 }
 
 static void drop(int ep, struct conn *c)
@@ -226,16 +216,12 @@ static double run_client(long p)
 
 int main(int argc, char **argv)
 {
-    struct rlimit rl;
     cl_parse_args(&prog, argc, argv);
     signal(SIGPIPE, SIG_IGN);
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
+    cl_raise_fd_limit();
     if (serve) {
         int lfd = listen_on(port);
-        printf("echo_epoll listening on 127.0.0.1:%d\n", local_port(lfd));
+        printf("echo_epoll listening on 127.0.0.1:%d\n", cosock_local_port(lfd));
         fflush(stdout);
         run_server(lfd);
     } else if (drive) {
@@ -243,7 +229,7 @@ int main(int argc, char **argv)
             cl_usage_err("--drive needs --port");
         printf("%.0f messages/s\n", run_client(port));
     } else { /* both: the server in a child */
-        int lfd = listen_on(0), p = local_port(lfd);
+        int lfd = listen_on(0), p = cosock_local_port(lfd);
         pid_t pid = fork();
         if (pid < 0)
             cl_err_exit("fork");

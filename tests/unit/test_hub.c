@@ -16,6 +16,7 @@
  * so that valgrind, running all tests in one process, sees no leaks.
  */
 #include "testutil.h"
+#include "cli.h"
 #include "hub.h"
 
 #include <errno.h>
@@ -33,13 +34,6 @@
 
 #define P(n) ((void *)(intptr_t)(n))
 #define N(p) ((int)(intptr_t)(p))
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ---- a frozen clock, for timers with exactly equal deadlines ----
  *
@@ -386,11 +380,11 @@ START_TEST(sleeps_overlap)
 {
     enum { NT = 20 };
     hub_task *t[NT];
-    double t0 = now();
+    double t0 = cl_now();
     for (int i = 0; i < NT; i++)
         t[i] = spawn_ok(sleep_arg_ms, P(100));
     ck_assert_int_eq(hub_joinall(t, NT, HUB_FOREVER), 0);
-    double took = now() - t0;
+    double took = cl_now() - t0;
     /* one after another it would be 2 s; together about 0.1 s. The bound
      * is deliberately loose (valgrind, a busy machine). */
     ck_assert_msg(took < NT * 0.1 * 0.8, "20 sleeps of 0.1 s took %.2f s", took);
@@ -578,9 +572,9 @@ START_TEST(kill_a_sleeping_task)
     hub_task *t = spawn_ok(sleep_long_then_more, NULL);
     ck_assert_int_eq(hub_sleep(0), 0); /* it starts its 10 s sleep */
     ck_assert(hub_task_started(t) && !hub_task_dead(t));
-    double t0 = now();
+    double t0 = cl_now();
     ck_assert_int_eq(hub_kill(t, HUB_FOREVER), 0);
-    ck_assert_msg(now() - t0 < 5, "kill waited for the sleep");
+    ck_assert_msg(cl_now() - t0 < 5, "kill waited for the sleep");
     ck_assert(hub_task_dead(t));
     ck_assert(hub_task_killed(t));
     ck_assert_int_eq(killed_sleep.rc, -1);
