@@ -122,7 +122,7 @@ struct io {
     int (*connect)(void);
     int (*sendall)(int fd, const void *buf, size_t len);
     ssize_t (*recv_exact)(int fd, void *buf, size_t len);
-    void (*close)(int fd);
+    int (*close)(int fd);
     void (*barrier)(int which); /* 0: all connected, 1: all done */
 };
 
@@ -137,9 +137,10 @@ static int errors_shown;
 static void client_error(struct client *c, const char *what, int err)
 {
     c->failed = true;
-    if (__atomic_fetch_add(&errors_shown, 1, __ATOMIC_RELAXED) < 10)
+    int shown = __atomic_fetch_add(&errors_shown, 1, __ATOMIC_RELAXED);
+    if (shown < 10)
         cl_warn("[%d] %s: %s", c->id, what, err ? cosock_strerror(err) : "connection closed by the server");
-    else if (errors_shown == 11)
+    else if (shown == 10)
         cl_warn("(further errors are counted in the summary, not shown)");
 }
 
@@ -285,18 +286,13 @@ static ssize_t thread_recv_exact(int fd, void *buf, size_t len)
     return (ssize_t)got;
 }
 
-static void thread_close(int fd)
-{
-    close(fd);
-}
-
 static void thread_barrier(int which)
 {
     if (pthread_barrier_wait(&barriers[which]) == PTHREAD_BARRIER_SERIAL_THREAD)
         *(which ? &t_end : &t_start) = cl_now();
 }
 
-static const struct io thread_io = {blocking_connect, thread_sendall, thread_recv_exact, thread_close,
+static const struct io thread_io = {blocking_connect, thread_sendall, thread_recv_exact, close,
                                     thread_barrier};
 
 static int threads_done;
@@ -328,11 +324,6 @@ static ssize_t coro_recv_exact(int fd, void *buf, size_t len)
     return cosock_recv_exact(fd, buf, len, timeout_s);
 }
 
-static void coro_close(int fd)
-{
-    cosock_close(fd);
-}
-
 static void coro_barrier(int which)
 {
     if (++barrier_arrived[which] == nclients) {
@@ -343,7 +334,7 @@ static void coro_barrier(int which)
     }
 }
 
-static const struct io coro_io = {coro_connect, coro_sendall, coro_recv_exact, coro_close,
+static const struct io coro_io = {coro_connect, coro_sendall, coro_recv_exact, cosock_close,
                                   coro_barrier};
 
 static void *coro_main(void *arg)
@@ -376,10 +367,8 @@ static void *coro_progress(void *arg)
 
 static struct {
     pthread_t thread;
-    int lfd, port;
-    pthread_mutex_t lock;
-    pthread_cond_t ready;
-} local = {.lock = PTHREAD_MUTEX_INITIALIZER, .ready = PTHREAD_COND_INITIALIZER};
+    int lfd; /* made by main, served by the thread */
+} local;
 
 static void *local_echo(void *arg)
 {
@@ -395,39 +384,28 @@ static void *local_echo(void *arg)
 
 static void *local_server_main(void *arg)
 {
-    int lfd = cosock_listen("127.0.0.1", 0, 0), fd;
+    int fd;
     (void)arg;
-    pthread_mutex_lock(&local.lock);
-    local.lfd = lfd;
-    local.port = lfd < 0 ? -1 : cosock_local_port(lfd);
-    pthread_cond_signal(&local.ready);
-    pthread_mutex_unlock(&local.lock);
     /* Until main shuts the listener down (accept then fails). */
-    while (lfd >= 0 && (fd = cosock_accept(lfd, NULL, HUB_FOREVER)) >= 0)
+    while ((fd = cosock_accept(local.lfd, NULL, HUB_FOREVER)) >= 0)
         if (!hub_spawn_with(local_echo, (void *)(intptr_t)fd,
                             &(hub_spawn_opts){.name = "echo", .detached = true}))
             cosock_close(fd);
     hub_run(); /* the echo greenlets end as their clients close */
-    if (lfd >= 0)
-        cosock_close(lfd);
+    cosock_close(local.lfd);
     hub_shutdown();
     return NULL;
 }
 
 static void local_server_start(void)
 {
-    local.port = 0;
+    if ((local.lfd = cosock_listen("127.0.0.1", 0, 0)) < 0)
+        cl_fatal("local server: cannot listen on 127.0.0.1: %s", cosock_strerror(errno));
     if (pthread_create(&local.thread, NULL, local_server_main, NULL) != 0)
         cl_fatal("cannot start the local server thread");
-    pthread_mutex_lock(&local.lock);
-    while (local.port == 0)
-        pthread_cond_wait(&local.ready, &local.lock);
-    pthread_mutex_unlock(&local.lock);
-    if (local.port < 0)
-        cl_fatal("local server: cannot listen on 127.0.0.1");
     host = "127.0.0.1";
-    port = local.port;
-    cl_warn("local echo server on 127.0.0.1:%d", local.port);
+    port = cosock_local_port(local.lfd);
+    cl_warn("local echo server on 127.0.0.1:%ld", port);
 }
 
 static void local_server_stop(void)
