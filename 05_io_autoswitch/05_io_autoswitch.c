@@ -26,6 +26,7 @@
  *                     gevent.spawn(f, 'https://github.com/')])
  */
 #include "cli.h"
+#include "cosock.h" /* cosock_local_port, for the server side only */
 #include "http.h"
 #include "hub.h"
 #include "monkey.h"
@@ -34,10 +35,8 @@
 #include <event2/http.h>
 #include <event2/buffer.h>
 #include <netdb.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -365,8 +364,6 @@ static void server_started(const char *error)
 static void *server_main(void *arg)
 {
     struct evhttp_bound_socket *sock;
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
     (void)arg;
 
     srv.base = event_base_new();
@@ -377,11 +374,10 @@ static void *server_main(void *arg)
     }
     evhttp_set_gencb(srv.http, on_request, NULL);
     sock = evhttp_bind_socket_with_handle(srv.http, "127.0.0.1", 0);
-    if (!sock || getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&ss, &len) != 0) {
+    if (!sock || (srv.port = cosock_local_port(evhttp_bound_socket_get_fd(sock))) < 0) {
         server_started("cannot listen on 127.0.0.1");
         return NULL;
     }
-    srv.port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
     srv.stop_ev = event_new(srv.base, srv.stop_pipe[0], EV_READ, on_stop, NULL);
     event_add(srv.stop_ev, NULL);
     server_started(NULL);

@@ -36,7 +36,6 @@
 
 #include <event2/event.h>
 #include <signal.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/select.h> /* FD_SETSIZE */
