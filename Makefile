@@ -5,8 +5,6 @@
 #   make fuzz       libFuzzer on the URL and HTTP parsers, FUZZ_SECONDS=30 each
 LESSONS := 01_yield_generator 02_greenlet_switch 03_gevent_sleep \
            04_sync_vs_async 05_io_autoswitch 06_socket_server 07_load_client
-# A lesson folder builds once it has a Makefile (later ones start as a README).
-BUILT_LESSONS := $(patsubst %/Makefile,%,$(wildcard $(addsuffix /Makefile,$(LESSONS))))
 
 all: lessons benches
 
@@ -16,7 +14,7 @@ lib:
 	$(MAKE) -C common lib
 
 lessons: lib
-	@set -e; for d in $(BUILT_LESSONS); do $(MAKE) -C $$d; done
+	@set -e; for d in $(LESSONS); do $(MAKE) -C $$d; done
 
 benches: lib
 	$(MAKE) -C tests/bench
@@ -38,7 +36,7 @@ bench: lessons benches
 install: lessons
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
 	    $(DESTDIR)$(PREFIX)/include/corolab
-	@set -e; for d in $(BUILT_LESSONS); do \
+	@set -e; for d in $(LESSONS); do \
 	    echo install -m 755 $$d/$$d $(DESTDIR)$(PREFIX)/bin/corolab-$$d; \
 	    install -m 755 $$d/$$d $(DESTDIR)$(PREFIX)/bin/corolab-$$d; done
 	install -m 644 common/libcorolab.a $(DESTDIR)$(PREFIX)/lib/
@@ -46,7 +44,7 @@ install: lessons
 
 clean:
 	$(MAKE) -C common clean
-	@for d in $(BUILT_LESSONS); do $(MAKE) -C $$d clean; done
+	@for d in $(LESSONS); do $(MAKE) -C $$d clean; done
 	$(MAKE) -C tests clean
 	$(MAKE) -C tests/bench clean
 	$(MAKE) -C tests/fuzz clean

@@ -258,19 +258,6 @@ show_server_output() { # FILE: all of it if short, else its head and tail
     fi
 }
 
-# Ask 07 how to say "N threads" and "M messages each": read its --help.
-client_args() { # PORT
-    local help
-    help=$(07_load_client/07_load_client --help 2>/dev/null)
-    if grep -q -- '--port' <<<"$help"; then
-        echo --port; echo "$1"
-    else
-        echo "$1"
-    fi
-    grep -q -- '--threads' <<<"$help" && { echo --threads; echo 100; }
-    grep -q -- '--messages' <<<"$help" && { echo --messages; echo 3; }
-}
-
 run_pair() {
     local srv=06_socket_server cli=07_load_client port="" st pid i cargs=()
     banner 06
@@ -288,8 +275,7 @@ run_pair() {
     bg_pids+=("$pid")
     # Its first line names the port; give it 10 s to say it.
     for ((i = 0; i < 100; i++)); do
-        port=$(head -n 1 "$tmp/06.out" | grep -oE '(:|[Pp]ort )[0-9]{1,5}\b' |
-               head -n 1 | grep -oE '[0-9]+')
+        port=$(head -n 1 "$tmp/06.out" | sed -n 's/.*:\([0-9][0-9]*\)$/\1/p')
         [ -n "$port" ] && break
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
@@ -302,7 +288,7 @@ run_pair() {
         return
     fi
     head -n 1 "$tmp/06.out" | sed 's/^/  | /'
-    mapfile -t cargs < <(client_args "$port")
+    cargs=(--port "$port" --threads 100 --messages 3)
     printf '%s$ %s/%s %s%s\n' "$D" "$cli" "$cli" "${cargs[*]}" "$N"
     run_live "$cli" "${cargs[@]}"
     st=$?
