@@ -253,13 +253,6 @@ const char *cl_color(enum cl_color c)
     return cl_color_enabled() ? esc[c] : "";
 }
 
-double cl_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 long cl_raise_fd_limit(void)
 {
     struct rlimit rl;

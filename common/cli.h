@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "clock.h" /* cl_now, which every lesson times with */
+
 #ifndef CL_VERSION
 #define CL_VERSION "0.1.0"
 #endif
@@ -68,9 +70,6 @@ bool cl_parse_double(const char *s, double min, double max, double *out);
 enum cl_color { CL_RESET, CL_RED, CL_GREEN, CL_YELLOW, CL_BLUE, CL_DIM, CL_BOLD };
 const char *cl_color(enum cl_color c);
 bool cl_color_enabled(void);
-
-/* Seconds since an arbitrary fixed point (CLOCK_MONOTONIC). */
-double cl_now(void);
 
 /* Raise the open-file limit to its hard limit (servers and load clients
  * hold thousands of sockets); returns the limit now in force. */

@@ -21,6 +21,7 @@
  */
 #include "hub.h"
 #include "trace.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -121,18 +122,11 @@ static __thread const char *tls_backend;
 
 /* ---- time ---- */
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t deadline_after(double seconds)
 {
     if (seconds > 1e9)
         seconds = 1e9;
-    return now_ns() + (uint64_t)(seconds * 1e9);
+    return cl_now_ns() + (uint64_t)(seconds * 1e9);
 }
 
 /* ---- the timer heap ---- */
@@ -474,7 +468,7 @@ static void fire_timers(struct hub *h)
     struct sched *s;
     if (!(s = timer_first(h)))
         return;
-    now = now_ns();
+    now = cl_now_ns();
     for (; s && s->deadline <= now; s = timer_first(h)) {
         timer_remove(h, s);
         if (s->blocked)
@@ -506,7 +500,7 @@ static void *hub_main(void *arg, void *value)
             continue;
         }
         if (first) {
-            uint64_t now = now_ns(), d = first->deadline;
+            uint64_t now = cl_now_ns(), d = first->deadline;
             uint64_t ns = d > now ? d - now : 0;
             struct timeval tv = {(time_t)(ns / 1000000000u),
                                  (suseconds_t)((ns % 1000000000u + 999) / 1000)};
@@ -785,7 +779,7 @@ int hub_joinall(hub_task *const *ts, size_t n, double timeout)
         if (ts[i]->s.finished)
             continue;
         if (deadline) {
-            uint64_t now = now_ns();
+            uint64_t now = cl_now_ns();
             left = deadline > now ? (double)(deadline - now) / 1e9 : 0;
         }
         if (hub_join(ts[i], left) != 0)

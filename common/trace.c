@@ -1,6 +1,6 @@
 /* trace.c - the trace switch and its one output format (see trace.h). */
 #include "trace.h"
-#include "cli.h"
+#include "clock.h"
 
 #include <pthread.h>
 #include <stdarg.h>
