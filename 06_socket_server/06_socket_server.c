@@ -31,6 +31,7 @@
  *         conn.close()
  */
 #include "cli.h"
+#include "rlimit.h"
 #include "cosock.h"
 #include "hub.h"
 
