@@ -31,6 +31,11 @@ generator *generator_new(generator_fn fn, void *arg)
     return gen;
 }
 
+void generator_set_name(generator *gen, const char *name)
+{
+    greenlet_set_name(&gen->g, name);
+}
+
 void generator_free(generator *gen)
 {
     if (!gen)

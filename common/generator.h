@@ -33,6 +33,8 @@ enum {
 #define GEN_TO_INT(p) ((int)(intptr_t)(p))
 
 generator *generator_new(generator_fn fn, void *arg);
+/* Name it for traces and messages ("c1"); the string must outlive it. */
+void generator_set_name(generator *gen, const char *name);
 void generator_free(generator *gen);
 
 /* Resume gen with value (next() is send(NULL)). On GEN_YIELDED *out gets
