@@ -86,6 +86,7 @@ q[0-9]*)
         exit 0
     fi
     echo "FAIL: $name $what: the program printed something else"
+    echo "  ('-' lines: what it printed; '+' lines: what you predicted)"
     tail -n +5 "$tmp/report"
     exit 1
     ;;
@@ -100,6 +101,7 @@ q[0-9]*)
         exit 0
     fi
     echo "FAIL: $name $what: your program's output differs from the exercise's"
+    echo "  ('-' lines: what the exercise expects; '+' lines: what your program printed)"
     tail -n +5 "$tmp/report"
     exit 1
     ;;
