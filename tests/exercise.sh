@@ -7,7 +7,9 @@
 #         compared with a real run of the lesson with exercises/qN.args
 #   tests/exercise.sh LESSON NAME            "make a change": the lesson as
 #         built in its folder (your edited copy) is run with
-#         exercises/NAME/args and compared with exercises/NAME/expected.txt
+#         exercises/NAME/args and compared with exercises/NAME/expected.txt;
+#         when exercises/NAME/ has a Makefile, the exercise is a program of
+#         its own there (NAME.c): it is built (make) and run instead
 #   make exercise LESSON=03 Q=1 ANSWER=my-answer.txt
 #   make exercise LESSON=03 EX=third-greenlet
 #
@@ -52,19 +54,20 @@ if [ $# -lt 2 ]; then
     exit 0
 fi
 
-# Run the lesson as the tests do: from its folder, NO_COLOR, stdin closed.
-run_lesson() { # ARGS_FILE OUT
+# Run a program as the tests do: from its folder, NO_COLOR, stdin closed.
+run_prog() { # FOLDER PROGRAM ARGS_FILE OUT
     local args=()
-    [ -x "$dir/$name" ] || die "$name/$name is not built (run make in $name/)"
-    eval "args=($(cat "$1"))"
-    (cd "$dir" && NO_COLOR=1 timeout "$timeout_s" "./$name" "${args[@]}") \
-        </dev/null >"$2" 2>"$2.stderr"
+    [ -x "$1/$2" ] || die "${1#"$root"/}/$2 is not built (run make in ${1#"$root"/})"
+    eval "args=($(cat "$3"))"
+    (cd "$1" && NO_COLOR=1 timeout "$timeout_s" "./$2" "${args[@]}") \
+        </dev/null >"$4" 2>"$4.stderr"
     local st=$?
     if [ $st -ne 0 ]; then
-        echo "note: ./$name $(cat "$1") exited with status $st; its stderr:"
-        sed 's/^/  | /' "$2.stderr" | head -n 10
+        echo "note: ./$2 $(cat "$3") exited with status $st; its stderr:"
+        sed 's/^/  | /' "$4.stderr" | head -n 10
     fi
 }
+run_lesson() { run_prog "$dir" "$name" "$@"; }
 
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
@@ -94,9 +97,17 @@ q[0-9]*)
     [ -f "$ex/$what/expected.txt" ] || die "$name has no exercise '$what' (see its exercises/README.md)"
     args=$ex/$what/args
     [ -f "$args" ] || args=/dev/null
-    run_lesson "$args" "$tmp/real"
+    prog=$name
+    if [ -f "$ex/$what/Makefile" ]; then # a program of its own
+        prog=$what
+        make -s --no-print-directory -C "$ex/$what" >"$tmp/build" 2>&1 ||
+            { echo "FAIL: $name $what: it does not build:"; cat "$tmp/build"; exit 1; }
+        run_prog "$ex/$what" "$what" "$args" "$tmp/real"
+    else
+        run_lesson "$args" "$tmp/real"
+    fi
     if "$compare" -E "$name/exercises/$what/expected.txt" \
-        -L "./$name $(cat "$args")" "$ex/$what/expected.txt" "$tmp/real" >"$tmp/report"; then
+        -L "./$prog $(cat "$args")" "$ex/$what/expected.txt" "$tmp/real" >"$tmp/report"; then
         echo "PASS: $name $what: your change prints what the exercise expects"
         exit 0
     fi

@@ -12,7 +12,8 @@ root=$PWD
 export EXERCISE_TIMEOUT=30
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
-# Lessons built in $tmp use the tree's common/ (and its libcorolab.a).
+# Lessons built in $tmp, and exercises built in $tmp/LESSON/exercises/NAME
+# (../../../common), use the tree's common/ and its libcorolab.a.
 ln -s "$root/common" "$tmp/common"
 fails=0 checked=0
 
@@ -58,12 +59,14 @@ for ex in [0-9][0-9]_*/exercises; do
         mkdir "$copy"
         cp "$lesson"/Makefile "$lesson"/*.c "$copy"/
         cp -r "$ex" "$copy/exercises"
-        if ! patch -s -p1 -d "$copy" <"$patch" >"$tmp/out" 2>&1; then
+        patch_dir=$copy # a patch to the lesson, or to the exercise's own program
+        [ -f "$d/Makefile" ] && patch_dir=$copy/exercises/$name
+        if ! patch -s -p1 -d "$patch_dir" <"$patch" >"$tmp/out" 2>&1; then
             fail "$lesson $name: solutions/$name.patch no longer applies"
             cat "$tmp/out"
             continue
         fi
-        if ! make -s -C "$copy" >"$tmp/out" 2>&1; then
+        if [ ! -f "$d/Makefile" ] && ! make -s -C "$copy" >"$tmp/out" 2>&1; then
             fail "$lesson $name: the solution does not build"
             cat "$tmp/out"
             continue
