@@ -10,8 +10,11 @@
 #         exercises/NAME/args and compared with exercises/NAME/expected.txt;
 #         when exercises/NAME/ has a Makefile, the exercise is a program of
 #         its own there (NAME.c): it is built (make) and run instead
+#   tests/exercise.sh LESSON NAME 'OPTIONS'  "find the options": when
+#         exercises/NAME/ has no args file, the options are yours
 #   make exercise LESSON=03 Q=1 ANSWER=my-answer.txt
 #   make exercise LESSON=03 EX=third-greenlet
+#   make exercise LESSON=07 EX=find-options ARGS='--local-server ...'
 #
 # LESSON is a number (03), a folder name or a path to a lesson folder.
 # Comparisons go through tests/compare.sh, so times, ports and ids are
@@ -49,7 +52,11 @@ if [ $# -lt 2 ]; then
     for d in "$ex"/*/; do
         [ -f "$d/expected.txt" ] || continue
         d=$(basename "$d")
-        echo "  change:  make exercise LESSON=${name%%_*} EX=$d"
+        if [ -f "$ex/$d/args" ] || [ -f "$ex/$d/Makefile" ]; then
+            echo "  change:  make exercise LESSON=${name%%_*} EX=$d"
+        else
+            echo "  options: make exercise LESSON=${name%%_*} EX=$d ARGS='your options'"
+        fi
     done
     exit 0
 fi
@@ -96,7 +103,10 @@ q[0-9]*)
 *)
     [ -f "$ex/$what/expected.txt" ] || die "$name has no exercise '$what' (see its exercises/README.md)"
     args=$ex/$what/args
-    [ -f "$args" ] || args=/dev/null
+    if [ ! -f "$args" ]; then # the options are the answer
+        printf '%s\n' "${3:-}" >"$tmp/args"
+        args=$tmp/args
+    fi
     prog=$name
     if [ -f "$ex/$what/Makefile" ]; then # a program of its own
         prog=$what
@@ -108,7 +118,7 @@ q[0-9]*)
     fi
     if "$compare" -E "$name/exercises/$what/expected.txt" \
         -L "./$prog $(cat "$args")" "$ex/$what/expected.txt" "$tmp/real" >"$tmp/report"; then
-        echo "PASS: $name $what: your change prints what the exercise expects"
+        echo "PASS: $name $what: ./$prog $(cat "$args") prints what the exercise expects"
         exit 0
     fi
     echo "FAIL: $name $what: your program's output differs from the exercise's"

@@ -3,7 +3,9 @@
 # "Students"): each prediction question's answer in solutions/ passes
 # tests/exercise.sh and a wrong answer fails it; each change exercise
 # fails on the lesson as it is, and passes once its solution patch is
-# applied to a copy of the lesson in a temporary folder and built there.
+# applied to a copy of the lesson (or of the exercise's own program) in a
+# temporary folder and built there; a "find the options" exercise fails
+# with none and passes with the answer's (solutions/NAME.args).
 # So neither the answers nor the patches can rot unseen. Bounded: every
 # run is under EXERCISE_TIMEOUT (30 s).
 set -u
@@ -48,6 +50,20 @@ for ex in [0-9][0-9]_*/exercises; do
         d=${d%/}
         [ -f "$d/expected.txt" ] || continue
         name=$(basename "$d")
+        if [ -f "$ex/solutions/$name.args" ]; then # find the options
+            checked=$((checked + 1))
+            tests/exercise.sh "$lesson" "$name" "" >"$tmp/out" 2>&1 &&
+                fail "$lesson $name passes with no options"
+            sol=$(cat "$ex/solutions/$name.args")
+            if make -s --no-print-directory exercise LESSON="$lesson" EX="$name" \
+                ARGS="$sol" >"$tmp/out" 2>&1; then
+                echo "ok: $lesson $name (fails with no options, passes with the answer's)"
+            else
+                fail "$lesson $name: the answer's options do not pass"
+                cat "$tmp/out"
+            fi
+            continue
+        fi
         patch=$ex/solutions/$name.patch
         [ -f "$patch" ] || { fail "$lesson $name has no solutions/$name.patch"; continue; }
         checked=$((checked + 1))
