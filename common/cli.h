@@ -63,7 +63,8 @@ typedef struct cl_program {
  * with a usage message on anything it cannot take. Returns the index of
  * the first positional argument. "--" ends options. Call it first: it also
  * makes stdout line-buffered (a lesson's lines appear as they happen, even
- * through a pipe), so it must come before any output. */
+ * through a pipe or into a file; not into /dev/null), so it must come
+ * before any output. */
 int cl_parse_args(const cl_program *prog, int argc, char **argv);
 
 /* Parse a whole number or a decimal, in [min, max]; false if not one. */
