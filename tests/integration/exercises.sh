@@ -75,6 +75,7 @@ for ex in [0-9][0-9]_*/exercises; do
         mkdir "$copy"
         cp "$lesson"/Makefile "$lesson"/*.c "$copy"/
         cp -r "$ex" "$copy/exercises"
+        rm -f "$copy/exercises/$name/$name" # never the starter's build
         patch_dir=$copy # a patch to the lesson, or to the exercise's own program
         [ -f "$d/Makefile" ] && patch_dir=$copy/exercises/$name
         if ! patch -s -p1 -d "$patch_dir" <"$patch" >"$tmp/out" 2>&1; then
