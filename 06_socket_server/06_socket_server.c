@@ -33,6 +33,7 @@
 #include "cli.h"
 #include "cosock.h"
 #include "hub.h"
+#include "repr.h"
 
 #include <event2/event.h>
 #include <signal.h>
@@ -85,32 +86,6 @@ static struct {
     unsigned long long bytes;
 } srv = {.lfd = -1};
 
-/* print("recv:", data): Python's repr of bytes, cut short when long. */
-static void print_recv(const unsigned char *p, size_t n)
-{
-    size_t shown = n < 64 ? n : 64;
-    fputs("recv: b'", stdout);
-    for (size_t i = 0; i < shown; i++) {
-        unsigned char c = p[i];
-        if (c == '\\' || c == '\'')
-            printf("\\%c", c);
-        else if (c == '\n')
-            fputs("\\n", stdout);
-        else if (c == '\r')
-            fputs("\\r", stdout);
-        else if (c == '\t')
-            fputs("\\t", stdout);
-        else if (c < 0x20 || c > 0x7e)
-            printf("\\x%02x", c);
-        else
-            putchar(c);
-    }
-    if (shown < n)
-        printf("'... (%zu bytes)\n", n);
-    else
-        fputs("'\n", stdout);
-}
-
 /* def handle_request(conn) */
 static void *handle_request(void *arg)
 {
@@ -131,8 +106,11 @@ static void *handle_request(void *arg)
             err = n < 0 ? errno : 0;
             break;
         }
-        if (!quiet)
-            print_recv(buf, (size_t)n);
+        if (!quiet) { /* print("recv:", data) */
+            fputs("recv: ", stdout);
+            cl_fputs_repr_bytes(stdout, buf, (size_t)n, 64);
+            putchar('\n');
+        }
         if (cosock_sendall(c->fd, buf, (size_t)n, HUB_FOREVER) != 0) {
             err = errno;
             break;
