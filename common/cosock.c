@@ -12,6 +12,38 @@
 #include <stdio.h>
 #include <unistd.h>
 
+/* Fairness. A greenlet whose peer always has data waiting (and always
+ * reads what it is sent) finds every recv and send succeed at once, so it
+ * never waits and never lets the hub run anyone else: one client streaming
+ * at full speed would starve every other. So after FAIR_CALLS calls in a
+ * row that moved data without waiting, the greenlet yields (hub_sleep(0),
+ * which also lets the hub poll for I/O), as gevent's hub and Go's
+ * scheduler preempt a runner in their own ways. An ordinary echo waits
+ * every message or two and never pays for this. */
+enum { FAIR_CALLS = 32 };
+
+static __thread struct {
+    const greenlet *who; /* the greenlet of the run counted */
+    unsigned calls;      /* its calls in a row that did not wait */
+} streak;
+
+static void moved_without_waiting(void)
+{
+    const greenlet *me = greenlet_current();
+    if (streak.who != me) {
+        streak.who = me;
+        streak.calls = 0;
+    }
+    if (++streak.calls >= FAIR_CALLS) {
+        int saved = errno;
+        streak.calls = 0;
+        /* Its data is moved already: a kill (ECANCELED) is seen by the
+         * next call that waits, or by hub_killed(). */
+        hub_sleep(0);
+        errno = saved;
+    }
+}
+
 /* Wait for fd after an EAGAIN. A call may wait several times (a wake-up
  * can be spurious, sendall sends in pieces): the timeout is for the whole
  * call, so the deadline is fixed at the first wait, and the clock is read
@@ -19,6 +51,7 @@
 static int wait_fd(int fd, short what, double timeout, double *deadline)
 {
     double left = timeout;
+    streak.calls = 0; /* it waits: the others get their turn */
     if (timeout > 0) {
         if (*deadline == 0) {
             *deadline = cl_now() + timeout;
@@ -176,6 +209,8 @@ static ssize_t recv_some(int fd, void *buf, size_t len, double timeout, double *
     ssize_t n;
     while ((n = recv(fd, buf, len, 0)) < 0 && retry(fd, HUB_READ, timeout, deadline) == 0)
         ;
+    if (n > 0)
+        moved_without_waiting();
     return n;
 }
 
@@ -186,6 +221,8 @@ static ssize_t send_some(int fd, const void *buf, size_t len, double timeout,
     while ((n = send(fd, buf, len, MSG_NOSIGNAL)) < 0 &&
            retry(fd, HUB_WRITE, timeout, deadline) == 0)
         ;
+    if (n > 0)
+        moved_without_waiting();
     return n;
 }
 

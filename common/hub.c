@@ -111,6 +111,7 @@ struct hub {
     struct fdrec **fds;
     size_t nfds;
     bool edge_triggered;
+    bool yielded;            /* someone called hub_sleep(0) this turn */
     size_t blocked;          /* scheds waiting on anything but run_waiter */
     struct sched *run_waiter;/* the greenlet in hub_run */
     hub_task *all;
@@ -459,6 +460,8 @@ static void run_ready(struct hub *h)
             task_finished(h, t);
             reap(h, t);
         }
+        if (h->yielded) /* it is queued again: poll first (hub_main) */
+            break;
     }
 }
 
@@ -492,8 +495,18 @@ static void *hub_main(void *arg, void *value)
         int r;
         run_ready(h);
         fire_timers(h);
-        if (h->ready_head)
+        if (h->ready_head) {
+            /* sleep(0) lets the others run: those whose socket became
+             * ready too (as in gevent), or a greenlet that yields in a
+             * loop would starve every one waiting on I/O. A poll that
+             * does not block, only after a yield: no system call is
+             * added to a turn that merely has greenlets to run. */
+            if (h->yielded) {
+                h->yielded = false;
+                event_base_loop(h->base, EVLOOP_NONBLOCK);
+            }
             continue;
+        }
         first = timer_first(h);
         if (h->run_waiter && h->blocked == 0 && !first) {
             wake(h, h->run_waiter, 0); /* hub_run: nothing left to do */
@@ -716,6 +729,7 @@ static __attribute__((noinline)) int yield_now(void)
         return -1;
     me->blocked = true;
     h->blocked++;
+    h->yielded = true;
     wake(h, me, 0);
     greenlet_switch(h->gr, NULL);
     return result(me->reason);
