@@ -9,6 +9,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -96,7 +97,7 @@ static struct addrinfo *resolve(const char *host, int port, int flags)
     return res;
 }
 
-int cosock_listen(const char *host, int port, int backlog)
+static int listen_on(const char *host, int port, int backlog, bool shared)
 {
     struct addrinfo *res = resolve(host, port, AI_PASSIVE), *ai;
     int fd = -1, err = EADDRNOTAVAIL, one = 1;
@@ -111,6 +112,8 @@ int cosock_listen(const char *host, int port, int backlog)
             continue;
         }
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (shared)
+            setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
         if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
             listen(fd, backlog > 0 ? backlog : SOMAXCONN) == 0)
             break;
@@ -122,6 +125,16 @@ int cosock_listen(const char *host, int port, int backlog)
     if (fd < 0)
         errno = err;
     return fd;
+}
+
+int cosock_listen(const char *host, int port, int backlog)
+{
+    return listen_on(host, port, backlog, false);
+}
+
+int cosock_listen_shared(const char *host, int port, int backlog)
+{
+    return listen_on(host, port, backlog, true);
 }
 
 int cosock_accept(int lfd, cosock_addr *addr, double timeout)
