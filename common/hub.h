@@ -11,8 +11,11 @@
  *   gevent.sleep(s)               hub_sleep(s)
  *   gevent.joinall([a, b])        hub_joinall(tasks, 2, HUB_FOREVER)
  *   g.join(timeout)               hub_join(g, timeout)
- *   g.kill()                      hub_kill(g)
+ *   g.kill(timeout=t)             hub_kill(g, t)
  *   gevent.getcurrent()           hub_current()
+ *
+ * Event, Queue and BoundedSemaphore are in sync.h, Pool in pool.h; the
+ * wait/wake protocol they are built on is hub_impl.h (core files only).
  *
  * Order is deterministic: greenlets made ready in the same loop turn run in
  * the order they became ready, and timers with equal deadlines fire in the
@@ -125,21 +128,8 @@ void hub_shutdown(void);
 
 const char *hub_strerror(int err);
 
-/* ---- teaching primitives: gevent.event.Event and gevent.queue.Queue ---- */
-
-typedef struct hub_event hub_event;
-hub_event *hub_event_new(void);
-void hub_event_free(hub_event *e);
-void hub_event_set(hub_event *e);   /* wakes every waiter, in wait order */
-void hub_event_clear(hub_event *e);
-bool hub_event_is_set(const hub_event *e);
-int hub_event_wait(hub_event *e, double timeout);
-
-typedef struct hub_queue hub_queue; /* bounded FIFO of pointers */
-hub_queue *hub_queue_new(size_t capacity); /* capacity >= 1 */
-void hub_queue_free(hub_queue *q);
-int hub_queue_put(hub_queue *q, void *item, double timeout); /* blocks when full */
-int hub_queue_get(hub_queue *q, void **item, double timeout); /* blocks when empty */
-size_t hub_queue_size(const hub_queue *q);
+/* Event and Queue used to be declared here; they live in sync.h now (with
+ * BoundedSemaphore). Kept for code that included only hub.h. */
+#include "sync.h"
 
 #endif

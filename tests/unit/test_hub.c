@@ -18,6 +18,7 @@
 #include "testutil.h"
 #include "cli.h"
 #include "hub.h"
+#include "sync.h"
 
 #include <errno.h>
 #include <event2/event.h>
