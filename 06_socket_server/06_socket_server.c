@@ -88,11 +88,11 @@ static void server(void)
     int s = srv_listen();
     /* pool = gevent.pool.Pool(--max-conns) */
     hub_pool *pool = hub_pool_new(srv_max_conns());
+    char name[32]; /* "conn-7": the hub copies it (the task owns its name) */
 
     while (!srv_stopping()) { /* while True: (until SIGINT or SIGTERM) */
         cosock_addr addr;
         struct srv_conn *conn;
-        char name[32];
         /* cli, addr = s.accept() */
         int cli = cosock_accept(s, &addr, HUB_FOREVER);
         if (cli < 0) {

@@ -453,6 +453,7 @@ static void run_workers(void)
             close(ready[0]);
             close(stats[0]);
             st.worker = (int)i + 1;
+            setvbuf(stderr, NULL, _IOLBF, BUFSIZ); /* one write a line: no mixing */
             srv.stats_fd = stats[1];
             srv.lfd = listen_here(srv.port, true);
             close(first);
