@@ -16,11 +16,11 @@
  * a libevent callback: callbacks just move waiters to the ready queue.
  */
 #include "hub_impl.h"
+#include "backend.h"
 #include "trace.h"
 #include "clock.h"
 
 #include <errno.h>
-#include <event2/event.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,22 +28,22 @@
 #include <string.h>
 #include <time.h>
 
+/* What the hub keeps for an fd waited on, until hub_fd_forget. */
 struct hub_fd {
-    struct event *ev;        /* ET mode: READ|WRITE|PERSIST|ET */
-    struct event *rev, *wev; /* level mode: one-shot per direction */
+    struct hub_backend_fd *watch; /* the backend's record */
     struct hub_waiter *reader, *writer;
 };
 
 struct hub {
-    struct event_base *base;
-    struct event *timer_ev;
+    const struct hub_backend_ops *ops; /* backend.h */
+    struct hub_backend *backend;
     greenlet *gr;            /* the hub's own greenlet */
     struct hub_waiter main_waiter;
     struct hub_waiter *ready_head, *ready_tail;
     struct hub_timers timers;
-    struct hub_fd **fds;
+    struct hub_fd **fds;     /* indexed by fd */
     size_t nfds;
-    bool edge_triggered;
+    int fd_limit;            /* the backend's: fds from here on cannot wait */
     bool yielded;            /* someone called hub_sleep(0) this turn */
     size_t blocked;          /* waiters blocked on anything but run_waiter */
     struct hub_waiter *run_waiter; /* the greenlet in hub_run */
@@ -374,6 +374,13 @@ static void run_ready(struct hub *h)
     }
 }
 
+/* Has the first timer expired? */
+static bool timers_expired(struct hub *h)
+{
+    struct hub_timer *first = hub_timers_first(&h->timers);
+    return first && first->deadline <= cl_now_ns();
+}
+
 static void fire_timers(struct hub *h)
 {
     uint64_t now;
@@ -391,72 +398,67 @@ static void fire_timers(struct hub *h)
     }
 }
 
-static void on_timer(evutil_socket_t fd, short what, void *arg)
+/* Nothing can ever happen again: whoever waits, waits forever. Tell the
+ * main greenlet instead of hanging (gevent's LoopExit). */
+static void deadlock(struct hub *h)
 {
-    (void)fd, (void)what, (void)arg; /* fire_timers runs after the loop */
+    if (h->run_waiter)
+        wake(h, h->run_waiter, 0);
+    else if (h->main_waiter.blocked)
+        wake(h, &h->main_waiter, EDEADLK);
+    else
+        greenlet_switch(greenlet_main(), NULL);
 }
 
+/* The hub's loop: run every ready greenlet, fire expired timers, then let
+ * the backend sleep until the next deadline or an fd is ready. */
 static void *hub_main(void *arg, void *value)
 {
     struct hub *h = arg;
     (void)value;
     for (;;) {
         struct hub_timer *first;
-        int r;
+        int64_t timeout_ns = -1;
         run_ready(h);
-        fire_timers(h);
-        if (h->ready_head) {
+        if (timers_expired(h)) {
+            /* Ready I/O wins over a timeout that expired while greenlets
+             * ran: look at the fds first (without blocking), so that a
+             * recv whose data is waiting gets the data, not ETIMEDOUT. */
+            h->ops->poll(h->backend, 0);
+            fire_timers(h);
+        } else if (h->yielded && h->ready_head) {
             /* sleep(0) lets the others run: those whose socket became
              * ready too (as in gevent), or a greenlet that yields in a
              * loop would starve every one waiting on I/O. A poll that
              * does not block, only after a yield: no system call is
              * added to a turn that merely has greenlets to run. */
-            if (h->yielded) {
-                h->yielded = false;
-                event_base_loop(h->base, EVLOOP_NONBLOCK);
-            }
-            continue;
+            h->ops->poll(h->backend, 0);
         }
+        h->yielded = false;
+        if (h->ready_head)
+            continue;
         first = hub_timers_first(&h->timers);
         if (h->run_waiter && h->blocked == 0 && !first) {
             wake(h, h->run_waiter, 0); /* hub_run: nothing left to do */
             continue;
         }
         if (first) {
-            uint64_t now = cl_now_ns(), d = first->deadline;
-            uint64_t ns = d > now ? d - now : 0;
-            struct timeval tv = {(time_t)(ns / 1000000000u),
-                                 (suseconds_t)((ns % 1000000000u + 999) / 1000)};
-            evtimer_add(h->timer_ev, &tv);
+            uint64_t now = cl_now_ns();
+            timeout_ns = first->deadline > now
+                             ? (int64_t)(first->deadline - now) : 0;
         }
-        r = event_base_loop(h->base, EVLOOP_ONCE);
-        if (r != 0) {
-            /* Nothing can ever happen again: whoever waits, waits forever.
-             * Tell the main greenlet instead of hanging (gevent's LoopExit). */
-            if (h->run_waiter)
-                wake(h, h->run_waiter, 0);
-            else if (h->main_waiter.blocked)
-                wake(h, &h->main_waiter, EDEADLK);
-            else
-                greenlet_switch(greenlet_main(), NULL);
-        }
-        fire_timers(h);
+        if (h->ops->poll(h->backend, timeout_ns) != 0)
+            deadlock(h);
+        fire_timers(h); /* after the fds this turn reported ready */
     }
     return NULL;
 }
 
-/* hub_set_backend() has checked that `method` is one of these. */
-static void avoid_others(struct event_config *cfg, const char *method)
-{
-    for (const char **m = event_get_supported_methods(); m && *m; m++)
-        if (strcmp(*m, method) != 0)
-            event_config_avoid_method(cfg, *m);
-}
+static void fd_ready(void *cookie, short what);
 
 static struct hub *hub_get(void)
 {
     struct hub *h = tls_hub;
-    struct event_config *cfg;
     /* The hub never touches the rounding mode: switches away from it need
      * not store its FPU control words (see switch.h). */
     static const greenlet_opts hub_opts = {.name = "hub", .fpu_fixed = true};
@@ -464,40 +466,26 @@ static struct hub *hub_get(void)
     if (h)
         return h;
     h = calloc(1, sizeof *h);
-    cfg = event_config_new();
-    if (!h || !cfg)
-        goto fail;
-    if (tls_backend)
-        avoid_others(cfg, tls_backend);
-    h->base = event_base_new_with_config(cfg);
-    event_config_free(cfg);
-    cfg = NULL;
-    if (!h->base)
-        goto fail;
-    h->timer_ev = evtimer_new(h->base, on_timer, h);
+    if (!h)
+        return NULL;
+    h->ops = &hub_backend_libevent;
+    h->backend = h->ops->open(tls_backend, fd_ready);
     h->gr = greenlet_new_opts(hub_main, h, greenlet_main(), &hub_opts);
-    if (!h->timer_ev || !h->gr)
-        goto fail;
-    h->edge_triggered = (event_base_get_features(h->base) & EV_FEATURE_ET) != 0;
+    if (!h->backend || !h->gr) {
+        if (h->gr)
+            greenlet_free(h->gr);
+        if (h->backend)
+            h->ops->close(h->backend);
+        free(h);
+        return NULL;
+    }
+    h->fd_limit = h->ops->fd_limit(h->backend);
     waiter_init(&h->main_waiter);
     hub_timers_init(&h->timers);
     cl_list_init(&h->all);
     greenlet_main()->data = &h->main_waiter;
     tls_hub = h;
     return h;
-fail:
-    if (cfg)
-        event_config_free(cfg);
-    if (h) {
-        if (h->gr)
-            greenlet_free(h->gr);
-        if (h->timer_ev)
-            event_free(h->timer_ev);
-        if (h->base)
-            event_base_free(h->base);
-        free(h);
-    }
-    return NULL;
 }
 
 /* ---- tasks ---- */
@@ -763,30 +751,20 @@ int hub_run(void)
 
 /* ---- waiting on file descriptors ---- */
 
-static void fd_ready(evutil_socket_t fd, short what, void *arg)
+/* The backend's report: fd (cookie: its record) is ready. */
+static void fd_ready(void *cookie, short what)
 {
-    struct hub_fd *r = arg;
+    struct hub_fd *r = cookie;
     struct hub *h = tls_hub;
-    (void)fd;
     /* An edge nobody waits for is dropped: whoever waits next has just
      * had EAGAIN, which is newer news (see hub_wait_fd in hub.h). */
-    if ((what & EV_READ) && r->reader)
+    if ((what & HUB_READ) && r->reader)
         wake(h, r->reader, 0);
-    if ((what & EV_WRITE) && r->writer)
+    if ((what & HUB_WRITE) && r->writer)
         wake(h, r->writer, 0);
 }
 
-static void fdrec_free(struct hub_fd *r)
-{
-    if (r->ev)
-        event_free(r->ev);
-    if (r->rev)
-        event_free(r->rev);
-    if (r->wev)
-        event_free(r->wev);
-    free(r);
-}
-
+/* fd's record, made on first use; NULL with errno (EBADF, ENOMEM). */
 static struct hub_fd *fd_record(struct hub *h, int fd)
 {
     struct hub_fd *r;
@@ -808,38 +786,25 @@ static struct hub_fd *fd_record(struct hub *h, int fd)
     r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
-    if (h->edge_triggered) {
-        r->ev = event_new(h->base, fd, EV_READ | EV_WRITE | EV_PERSIST | EV_ET,
-                          fd_ready, r);
-        if (!r->ev || event_add(r->ev, NULL) != 0) {
-            fdrec_free(r);
-            return NULL;
-        }
-    } else {
-        r->rev = event_new(h->base, fd, EV_READ, fd_ready, r);
-        r->wev = event_new(h->base, fd, EV_WRITE, fd_ready, r);
-        if (!r->rev || !r->wev) {
-            fdrec_free(r);
-            return NULL;
-        }
+    r->watch = h->ops->fd_open(h->backend, fd, r);
+    if (!r->watch) {
+        free(r);
+        return NULL;
     }
     h->fds[fd] = r;
     return r;
 }
 
-static void fd_unwait(struct hub_waiter *s)
+static void fd_unwait(struct hub_waiter *w)
 {
-    struct hub_fd *r = s->fd;
-    if (s->fd_dir == HUB_READ) {
+    struct hub_fd *r = w->fd;
+    struct hub *h = tls_hub;
+    if (w->fd_dir == HUB_READ)
         r->reader = NULL;
-        if (r->rev)
-            event_del(r->rev);
-    } else {
+    else
         r->writer = NULL;
-        if (r->wev)
-            event_del(r->wev);
-    }
-    s->fd = NULL;
+    h->ops->fd_disarm(h->backend, r->watch, w->fd_dir);
+    w->fd = NULL;
 }
 
 int hub_wait_fd(int fd, short what, double timeout)
@@ -849,23 +814,25 @@ int hub_wait_fd(int fd, short what, double timeout)
     struct hub_fd *r;
     struct hub_waiter **slot;
     uint64_t deadline;
+    int err;
 
     if (!me)
         return -1;
     if (fd < 0 || (what != HUB_READ && what != HUB_WRITE) ||
         hub_deadline(timeout, &deadline) != 0)
         return hub_fail(EINVAL);
+    if (fd >= h->fd_limit) /* select's fd_set has no bit for it */
+        return hub_fail(ERANGE);
     r = fd_record(h, fd);
     if (!r)
-        return hub_fail(ENOMEM);
+        return -1;
     slot = what == HUB_READ ? &r->reader : &r->writer;
     if (*slot)
         return hub_fail(EBUSY);
     if (timeout == 0)
         return hub_fail(ETIMEDOUT);
-    if (!h->edge_triggered &&
-        event_add(what == HUB_READ ? r->rev : r->wev, NULL) != 0)
-        return hub_fail(ENOMEM);
+    if ((err = h->ops->fd_arm(h->backend, r->watch, what)) != 0)
+        return hub_fail(err);
     if (cl_trace_on)
         cl_trace_why("wait fd %d for %s", fd, what == HUB_READ ? "reading" : "writing");
     *slot = me;
@@ -885,7 +852,8 @@ void hub_fd_forget(int fd)
         wake(h, r->reader, EBADF);
     if (r->writer)
         wake(h, r->writer, EBADF);
-    fdrec_free(r);
+    h->ops->fd_close(h->backend, r->watch);
+    free(r);
     h->fds[fd] = NULL;
 }
 
@@ -894,25 +862,15 @@ void hub_fd_forget(int fd)
 struct event_base *hub_event_base(void)
 {
     struct hub *h = hub_get();
-    return h ? h->base : NULL;
+    return h ? h->ops->event_base(h->backend) : NULL;
 }
 
 int hub_set_backend(const char *method)
 {
-    const char **m;
-    if (tls_hub) {
-        errno = EBUSY;
-        return -1;
-    }
-    if (method) {
-        for (m = event_get_supported_methods(); m && *m; m++)
-            if (strcmp(*m, method) == 0)
-                break;
-        if (!m || !*m) {
-            errno = EINVAL;
-            return -1;
-        }
-    }
+    if (tls_hub)
+        return hub_fail(EBUSY);
+    if (method && !hub_backend_libevent.supports(method))
+        return hub_fail(EINVAL);
     tls_backend = method;
     return 0;
 }
@@ -920,7 +878,7 @@ int hub_set_backend(const char *method)
 const char *hub_backend(void)
 {
     struct hub *h = hub_get();
-    return h ? event_base_get_method(h->base) : "none";
+    return h ? h->ops->method(h->backend) : "none";
 }
 
 void hub_shutdown(void)
@@ -940,8 +898,7 @@ void hub_shutdown(void)
     h->nfds = 0;
     hub_timers_fini(&h->timers);
     greenlet_free(h->gr);
-    event_free(h->timer_ev);
-    event_base_free(h->base);
+    h->ops->close(h->backend);
     greenlet_main()->data = NULL;
     free(h);
     tls_hub = NULL;
@@ -960,6 +917,9 @@ const char *hub_strerror(int err)
         return "blocking call from the hub itself or from a greenlet it did not spawn";
     case EBUSY:
         return "another greenlet already waits on this fd in this direction";
+    case ERANGE:
+        return "descriptor past select's FD_SETSIZE (the poll and epoll "
+               "backends have no such limit)";
     default:
         return strerror(err);
     }
