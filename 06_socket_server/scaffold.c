@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/select.h> /* FD_SETSIZE */
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -61,7 +60,7 @@ static struct srv_stats st;
 
 static struct {
     int lfd, port, stats_fd;
-    bool stopping, starved, select_backend;
+    bool stopping, starved;
     hub_pool *pool;
     char where[80]; /* "127.0.0.1:8001", "[::1]:8001" */
 } srv = {.lfd = -1, .stats_fd = -1};
@@ -199,7 +198,8 @@ static struct srv_conn *refuse(int fd, unsigned long *count, const char *fmt, ..
         va_end(ap);
         cl_warn("%s (further refusals are counted in the summary)", why);
     }
-    cosock_close(fd);
+    if (fd >= 0)
+        cosock_close(fd);
     return NULL;
 }
 
@@ -218,13 +218,6 @@ struct srv_conn *srv_admit(hub_pool *pool, int fd, const cosock_addr *addr)
     if (hub_pool_full(pool))
         return refuse(fd, &st.refused, "connection %lu from %s refused: %zu open (--max-conns %ld)",
                       id, who, open_now(), max_conns);
-    /* select's fd_set has FD_SETSIZE bits; Debian's fortified FD_SET
-     * aborts the whole process on a descriptor past it. */
-    if (srv.select_backend && fd >= FD_SETSIZE)
-        return refuse(fd, &st.past_fd_setsize,
-                      "connection %lu from %s refused: descriptor %d is past select's "
-                      "FD_SETSIZE (%d); --backend poll or epoll has no such limit",
-                      id, who, fd, FD_SETSIZE);
     if (!(c = malloc(sizeof *c))) {
         cl_warn("connection %lu from %s dropped: out of memory", id, who);
         cosock_close(fd);
@@ -250,6 +243,14 @@ void srv_closed(struct srv_conn *c, int err)
 {
     if (err == ETIMEDOUT)
         st.idle_closed++;
+    /* select's fd_set has FD_SETSIZE bits: the hub refuses to wait on a
+     * descriptor past it (Debian's fortified FD_SET would abort the whole
+     * process), so that one connection ends; the others go on. */
+    if (err == ERANGE) {
+        refuse(-1, &st.past_fd_setsize, "connection %lu refused: descriptor %d: %s", c->id,
+               c->fd, hub_strerror(err));
+        return;
+    }
     if (quiet)
         return;
     if (err == 0)
@@ -352,7 +353,6 @@ int srv_listen(void)
         say("06_socket_server listening on %s", srv.where);
         say("backend: %s", hub_backend());
     }
-    srv.select_backend = strcmp(hub_backend(), "select") == 0;
     watch_signals(); /* SIGINT, SIGTERM: stop_server() */
     if (demo)
         start_demo();
