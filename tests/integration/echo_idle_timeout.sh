@@ -8,15 +8,15 @@
 source "$(dirname "$0")/echo_common.bash"
 
 start_06 idle --quiet --max-conns 300 --idle-timeout 1
-timeout 30 $PEER "$port" idle 300 6 >"$out/idle.out" 2>&1 &
+timeout 30 $PEER "$port" idle 300 6 >"$out/idlers.out" 2>&1 &
 idler=$!
 bg_pids+=("$idler")
 sleep 0.5 # the 300 are in; a newcomer is refused while they stay
 timeout 10 $PEER "$port" echo 10 >"$out/refused.out" 2>&1 &&
     fail "a 301st client was served beyond --max-conns 300"
-wait "$idler" || fail "idle peer: $(cat "$out/idle.out")"
-cat "$out/idle.out"
-grep -q '^ok 300 idle, 300 closed by the server$' "$out/idle.out" ||
+wait "$idler" || fail "idle peer: $(cat "$out/idlers.out")"
+cat "$out/idlers.out"
+grep -q '^ok 300 idle, 300 closed by the server$' "$out/idlers.out" ||
     fail "06 did not close the 300 silent connections"
 fresh_client "300 silent connections timed out"
 stop_06
