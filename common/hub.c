@@ -47,6 +47,7 @@ struct hub {
     size_t blocked;          /* waiters blocked on anything but run_waiter */
     struct hub_waiter *run_waiter; /* the greenlet in hub_run */
     struct cl_list all;      /* every task, of hub_task.all_link */
+    bool said_start_failure; /* could_not_start has written to stderr */
 };
 
 static __thread struct hub *tls_hub;
@@ -348,6 +349,27 @@ static void reap(struct hub *h, hub_task *t)
         free_task(h, t);
 }
 
+/* A task whose greenlet could not start (no stack: ENOMEM, or EAGAIN
+ * when the kernel's mapping limit is reached) ends at once with the
+ * reason kept: hub_join reports it, hub_task_error tells it. Nobody joins
+ * a detached task, so the first such failure is also said on stderr. */
+static void could_not_start(struct hub *h, hub_task *t, int err)
+{
+    t->w.start_error = (short)(err ? err : ENOMEM);
+    t->g.state = GREENLET_DEAD;
+    if (cl_trace_on)
+        cl_tracef("%s could not start: %s", t->g.name ? t->g.name : "a greenlet",
+                  hub_strerror(t->w.start_error));
+    if (t->w.detached && !h->said_start_failure) {
+        char n[32];
+        h->said_start_failure = true;
+        fprintf(stderr, "corolab: greenlet %s could not start: %s "
+                "(further failures not shown)\n",
+                greenlet_name(&t->g, n, sizeof n),
+                hub_strerror(t->w.start_error));
+    }
+}
+
 static void run_ready(struct hub *h)
 {
     struct hub_waiter *s;
@@ -357,13 +379,9 @@ static void run_ready(struct hub *h)
             reap(h, t);
             continue;
         }
-        if (greenlet_switch(waiter_greenlet(s), NULL) == GREENLET_ERROR) {
-            /* No stack for a new greenlet: it ends, killed, result NULL. */
-            if (t) {
-                s->killed = true;
-                t->g.state = GREENLET_DEAD;
-            }
-        }
+        if (greenlet_switch(waiter_greenlet(s), NULL) == GREENLET_ERROR &&
+            t) /* only a task's first switch can fail: no stack for it */
+            could_not_start(h, t, errno);
         if (t && greenlet_dead(&t->g)) {
             task_finished(h, t);
             reap(h, t);
@@ -583,6 +601,11 @@ void *hub_task_result(const hub_task *t)
 {
     return t->g.result;
 }
+int hub_task_error(const hub_task *t)
+{
+    return t->w.start_error;
+}
+
 bool hub_task_killed(const hub_task *t)
 {
     return t->w.killed;
@@ -657,12 +680,13 @@ int hub_join(hub_task *t, double timeout)
     struct hub *h;
     struct hub_waiter *me;
     uint64_t deadline;
+    int err;
     if (!hub_task_is_ours(t))
         return hub_fail(EPERM);
     if (hub_deadline(timeout, &deadline) != 0)
         return hub_fail(EINVAL);
     if (t->w.finished)
-        return 0;
+        return hub_fail(t->w.start_error);
     me = blocking_caller(&h);
     if (!me)
         return -1;
@@ -675,7 +699,8 @@ int hub_join(hub_task *t, double timeout)
         cl_trace_why("join %s", hub_task_name(t, n, sizeof n));
     }
     hub_waitlist_add(&t->joiners, me);
-    return hub_fail(block(h, me, deadline, ETIMEDOUT));
+    err = block(h, me, deadline, ETIMEDOUT);
+    return hub_fail(err ? err : t->w.start_error);
 }
 
 int hub_joinall(hub_task *const *ts, size_t n, double timeout)
@@ -686,7 +711,7 @@ int hub_joinall(hub_task *const *ts, size_t n, double timeout)
         return hub_fail(EINVAL);
     for (i = 0; i < n; i++) {
         double left = HUB_FOREVER;
-        if (ts[i]->w.finished)
+        if (ts[i]->w.finished && !ts[i]->w.start_error)
             continue;
         if (deadline != HUB_NO_DEADLINE) {
             uint64_t now = cl_now_ns();
@@ -905,6 +930,9 @@ const char *hub_strerror(int err)
         return "blocking call from the hub itself or from a greenlet it did not spawn";
     case EBUSY:
         return "another greenlet already waits on this fd in this direction";
+    case ENOMEM:
+        return "out of memory, or no stack for a new greenlet (see "
+               "ulimit -v and vm.max_map_count)";
     case ERANGE:
         return "descriptor past select's FD_SETSIZE (the poll and epoll "
                "backends have no such limit)";
