@@ -703,9 +703,12 @@ int hub_join(hub_task *t, double timeout)
     return hub_fail(err ? err : t->w.start_error);
 }
 
+/* Joins them all even when one could not start (its error is returned at
+ * the end), so that every task has ended and can be freed. */
 int hub_joinall(hub_task *const *ts, size_t n, double timeout)
 {
     uint64_t deadline;
+    int start_error = 0;
     size_t i;
     if (hub_deadline(timeout, &deadline) != 0)
         return hub_fail(EINVAL);
@@ -717,10 +720,14 @@ int hub_joinall(hub_task *const *ts, size_t n, double timeout)
             uint64_t now = cl_now_ns();
             left = deadline > now ? (double)(deadline - now) / 1e9 : 0;
         }
-        if (hub_join(ts[i], left) != 0)
-            return -1;
+        if (hub_join(ts[i], left) != 0) {
+            if (errno != ts[i]->w.start_error || !ts[i]->w.finished)
+                return -1;
+            if (!start_error)
+                start_error = errno;
+        }
     }
-    return 0;
+    return hub_fail(start_error);
 }
 
 int hub_kill(hub_task *t, double timeout)

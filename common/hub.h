@@ -87,7 +87,8 @@ int hub_task_free(hub_task *t);
 int hub_sleep(double seconds);
 
 /* Wait for t (or all of ts) to end, at most `timeout` seconds. -1 with
- * hub_task_error(t) in errno for a task that could not start. */
+ * hub_task_error(t) in errno for a task that could not start (joinall
+ * still waits for the others first). */
 int hub_join(hub_task *t, double timeout);
 int hub_joinall(hub_task *const *ts, size_t n, double timeout);
 

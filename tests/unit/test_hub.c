@@ -1455,6 +1455,12 @@ START_TEST(a_task_without_a_stack_fails_loudly)
     fail_big_maps = true;
     hub_task *t = spawn_big(yield_twice, P(1), false);
     hub_task *ok = spawn_ok(yield_twice, P(2)); /* default size: fine */
+    hub_task *ts[] = {t, ok};
+    errno = 0; /* reports t's failure, after joining ok too */
+    ck_assert_int_eq(hub_joinall(ts, 2, HUB_FOREVER), -1);
+    ck_assert_int_eq(errno, ENOMEM);
+    ck_assert(hub_task_dead(ok));
+    ck_assert_int_eq(hub_task_error(ok), 0);
     errno = 0;
     ck_assert_int_eq(hub_join(t, HUB_FOREVER), -1);
     ck_assert_int_eq(errno, ENOMEM);
@@ -1464,12 +1470,6 @@ START_TEST(a_task_without_a_stack_fails_loudly)
     errno = 0; /* again, now that it has ended */
     ck_assert_int_eq(hub_join(t, HUB_FOREVER), -1);
     ck_assert_int_eq(errno, ENOMEM);
-    hub_task *ts[] = {ok, t};
-    errno = 0;
-    ck_assert_int_eq(hub_joinall(ts, 2, HUB_FOREVER), -1);
-    ck_assert_int_eq(errno, ENOMEM);
-    ck_assert(hub_task_dead(ok));
-    ck_assert_int_eq(hub_task_error(ok), 0);
     ck_assert_log(20, 21, 22); /* only the one with a stack ran */
     ck_assert_int_eq(hub_task_free(t), 0);
     ck_assert_int_eq(hub_task_free(ok), 0);
