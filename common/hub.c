@@ -32,6 +32,8 @@
 struct hub_fd {
     struct hub_backend_fd *watch; /* the backend's record */
     struct hub_waiter *reader, *writer;
+    short drained;           /* HUB_READ/HUB_WRITE: no edge since the
+                              * caller said EAGAIN (hub_fd_drained) */
 };
 
 struct hub {
@@ -44,6 +46,7 @@ struct hub {
     struct hub_fd **fds;     /* indexed by fd */
     size_t nfds;
     int fd_limit;            /* the backend's: fds from here on cannot wait */
+    bool every_edge;         /* the backend reports every edge (epoll) */
     size_t blocked;          /* waiters blocked on anything but run_waiter */
     struct hub_waiter *run_waiter; /* the greenlet in hub_run */
     struct cl_list all;      /* every task, of hub_task.all_link */
@@ -487,6 +490,7 @@ static struct hub *hub_get(void)
         return NULL;
     }
     h->fd_limit = h->ops->fd_limit(h->backend);
+    h->every_edge = h->ops->reports_every_edge(h->backend) != 0;
     waiter_init(&h->main_waiter);
     hub_timers_init(&h->timers);
     cl_list_init(&h->all);
@@ -776,7 +780,8 @@ static void fd_ready(void *cookie, short what)
 {
     struct hub_fd *r = cookie;
     struct hub *h = tls_hub;
-    /* An edge nobody waits for is dropped: whoever waits next has just
+    r->drained &= (short)~what; /* new data (or room) since EAGAIN */
+    /* An edge nobody waits for wakes nobody: whoever waits next has just
      * had EAGAIN, which is newer news (see hub_wait_fd in hub.h). */
     if ((what & HUB_READ) && r->reader)
         wake(h, r->reader, 0);
@@ -860,6 +865,29 @@ int hub_wait_fd(int fd, short what, double timeout)
     me->fd = r;
     me->fd_dir = what;
     return hub_fail(block(h, me, deadline, ETIMEDOUT));
+}
+
+void hub_fd_drained(int fd, short what)
+{
+    struct hub *h = tls_hub;
+    struct hub_fd *r;
+    if (!h || !h->every_edge || fd < 0 || fd >= h->fd_limit ||
+        (what & ~(HUB_READ | HUB_WRITE)))
+        return; /* no edges to tell us when it is ready again */
+    if ((size_t)fd < h->nfds && h->fds[fd])
+        r = h->fds[fd];
+    else if (!(r = fd_record(h, fd)))
+        return;
+    r->drained |= what;
+}
+
+bool hub_fd_maybe_ready(int fd, short what)
+{
+    struct hub *h = tls_hub;
+    struct hub_fd *r;
+    if (!h || fd < 0 || (size_t)fd >= h->nfds || !(r = h->fds[fd]))
+        return true;
+    return (r->drained & what) != what;
 }
 
 void hub_fd_forget(int fd)

@@ -128,6 +128,26 @@ int hub_run(void);
  * whose fd_set has no bit for it. */
 enum { HUB_READ = 0x02, HUB_WRITE = 0x04 }; /* libevent's EV_READ, EV_WRITE */
 int hub_wait_fd(int fd, short what, double timeout);
+/* Saving the system call that would say EAGAIN (issue 12). A caller that
+ * has just had EAGAIN from fd in direction `what` (or, on a stream
+ * socket, a short read or write: the buffer was emptied or filled) says
+ * so with hub_fd_drained. Until the backend reports a new edge for that
+ * direction, hub_fd_maybe_ready(fd, what) is false, and the caller can
+ * hub_wait_fd at once instead of trying the call first:
+ *
+ *     if (!hub_fd_maybe_ready(fd, HUB_READ) &&
+ *         hub_wait_fd(fd, HUB_READ, timeout) != 0)
+ *         return -1;
+ *     n = recv(fd, buf, len, 0);
+ *     if (n < 0 && errno == EAGAIN) -> hub_fd_drained(fd, HUB_READ), wait
+ *     if (n > 0 && n < len)         -> hub_fd_drained(fd, HUB_READ)
+ *
+ * Only a backend that reports every edge (epoll) can know this; under
+ * poll and select hub_fd_drained does nothing and hub_fd_maybe_ready is
+ * always true (try the call). Not for datagram sockets, where a short
+ * read says nothing about what is left. */
+void hub_fd_drained(int fd, short what);
+bool hub_fd_maybe_ready(int fd, short what);
 /* Drop what the hub keeps for fd; greenlets waiting on it wake with EBADF. */
 void hub_fd_forget(int fd);
 

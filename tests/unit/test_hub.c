@@ -1488,6 +1488,40 @@ START_TEST(a_task_without_a_stack_fails_loudly)
 }
 END_TEST
 
+/* hub_fd_drained / hub_fd_maybe_ready: after EAGAIN the hub knows, under
+ * epoll, that there is nothing to read until a new edge comes; under poll
+ * and select it does not know, and says "maybe". */
+static void drained_until_the_next_edge(const char *backend)
+{
+    char c;
+    bool edges = strcmp(backend, "epoll") == 0;
+    nonblocking_pipe(pipe_fds);
+    ck_assert(hub_fd_maybe_ready(pipe_fds[0], HUB_READ)); /* nothing known */
+    ck_assert_int_eq(read(pipe_fds[0], &c, 1), -1);
+    ck_assert_int_eq(errno, EAGAIN);
+    hub_fd_drained(pipe_fds[0], HUB_READ);
+    ck_assert_int_eq(hub_fd_maybe_ready(pipe_fds[0], HUB_READ), !edges);
+    ck_assert(hub_fd_maybe_ready(pipe_fds[0], HUB_WRITE)); /* other way */
+    errno = 0;
+    ck_assert_int_eq(hub_wait_fd(pipe_fds[0], HUB_READ, 0.01), -1);
+    ck_assert_int_eq(errno, ETIMEDOUT);
+    ck_assert_int_eq(hub_fd_maybe_ready(pipe_fds[0], HUB_READ), !edges);
+    ck_assert_int_eq(write(pipe_fds[1], "e", 1), 1);
+    ck_assert_int_eq(hub_wait_fd(pipe_fds[0], HUB_READ, 5.0), 0);
+    ck_assert(hub_fd_maybe_ready(pipe_fds[0], HUB_READ)); /* the edge came */
+    ck_assert_int_eq(read(pipe_fds[0], &c, 1), 1);
+    hub_fd_drained(pipe_fds[0], HUB_READ);
+    hub_fd_forget(pipe_fds[0]); /* forgetting forgets the hint too */
+    ck_assert(hub_fd_maybe_ready(pipe_fds[0], HUB_READ));
+    close_pipe(pipe_fds);
+}
+
+START_TEST(fd_drained_until_the_next_edge)
+{
+    on_each_backend(drained_until_the_next_edge);
+}
+END_TEST
+
 static Suite *hub_suite(void)
 {
     Suite *s = suite_create("hub");
@@ -1547,6 +1581,7 @@ static Suite *hub_suite(void)
     tcase_add_test(rel, select_refuses_fds_past_fd_setsize);
     tcase_add_test(rel, calls_about_another_threads_task_are_eperm);
     tcase_add_test(rel, a_task_without_a_stack_fails_loudly);
+    tcase_add_test(rel, fd_drained_until_the_next_edge);
     suite_add_tcase(s, rel);
     return s;
 }
