@@ -373,7 +373,7 @@ static void could_not_start(struct hub *h, hub_task *t, int err)
     }
 }
 
-static void run_ready(struct hub *h)
+static void resume_ready(struct hub *h)
 {
     struct hub_waiter *s;
     while ((s = pop_ready(h)) != NULL) {
@@ -437,7 +437,7 @@ static void *hub_main(void *arg, void *value)
     for (;;) {
         struct hub_timer *first;
         int64_t timeout_ns = -1;
-        run_ready(h);
+        resume_ready(h);
         if (timers_expired(h)) {
             /* Ready I/O wins over a timeout that expired while greenlets
              * ran: look at the fds first (without blocking), so that a

@@ -1444,41 +1444,49 @@ static hub_task *spawn_big(hub_fn fn, void *arg, bool detached)
 {
     hub_spawn_opts o = {.stack_size = 2u << 20, .name = "big",
                         .detached = detached};
-    hub_task *t = hub_spawn_with(fn, arg, &o);
-    ck_assert_ptr_nonnull(t);
-    return t;
+    return hub_spawn_with(fn, arg, &o);
 }
 
+/* Loud either way the greenlet layer takes stacks: hub_spawn fails with
+ * ENOMEM (stacks taken when the greenlet is made), or the task never runs
+ * and hub_join / hub_joinall report ENOMEM (stacks taken at the first
+ * switch). Never a task that silently did not run while join says 0. */
 START_TEST(a_task_without_a_stack_fails_loudly)
 {
     log_reset();
     fail_big_maps = true;
-    hub_task *t = spawn_big(yield_twice, P(1), false);
-    hub_task *ok = spawn_ok(yield_twice, P(2)); /* default size: fine */
-    hub_task *ts[] = {t, ok};
-    errno = 0; /* reports t's failure, after joining ok too */
-    ck_assert_int_eq(hub_joinall(ts, 2, HUB_FOREVER), -1);
-    ck_assert_int_eq(errno, ENOMEM);
-    ck_assert(hub_task_dead(ok));
-    ck_assert_int_eq(hub_task_error(ok), 0);
     errno = 0;
-    ck_assert_int_eq(hub_join(t, HUB_FOREVER), -1);
-    ck_assert_int_eq(errno, ENOMEM);
-    ck_assert_int_eq(hub_task_error(t), ENOMEM);
-    ck_assert(hub_task_dead(t));
-    ck_assert(!hub_task_killed(t));
-    errno = 0; /* again, now that it has ended */
-    ck_assert_int_eq(hub_join(t, HUB_FOREVER), -1);
-    ck_assert_int_eq(errno, ENOMEM);
+    hub_task *t = spawn_big(yield_twice, P(1), false);
+    ck_assert(t != NULL || errno == ENOMEM);
+    hub_task *ok = spawn_ok(yield_twice, P(2)); /* default size: fine */
+    if (t) {
+        hub_task *ts[] = {t, ok};
+        errno = 0; /* reports t's failure, after joining ok too */
+        ck_assert_int_eq(hub_joinall(ts, 2, HUB_FOREVER), -1);
+        ck_assert_int_eq(errno, ENOMEM);
+        ck_assert(hub_task_dead(ok));
+        ck_assert_int_eq(hub_task_error(ok), 0);
+        errno = 0;
+        ck_assert_int_eq(hub_join(t, HUB_FOREVER), -1);
+        ck_assert_int_eq(errno, ENOMEM);
+        ck_assert_int_eq(hub_task_error(t), ENOMEM);
+        ck_assert(hub_task_dead(t));
+        ck_assert(!hub_task_killed(t));
+        ck_assert_int_eq(hub_task_free(t), 0);
+    } else {
+        ck_assert_int_eq(hub_join(ok, HUB_FOREVER), 0);
+    }
     ck_assert_log(20, 21, 22); /* only the one with a stack ran */
-    ck_assert_int_eq(hub_task_free(t), 0);
     ck_assert_int_eq(hub_task_free(ok), 0);
-    /* a detached one: nobody joins it, the hub says it on stderr */
-    spawn_big(yield_twice, P(3), true);
+    /* a detached one: NULL, or nobody joins it and the hub says it on
+     * stderr */
+    errno = 0;
+    ck_assert(spawn_big(yield_twice, P(3), true) != NULL || errno == ENOMEM);
     ck_assert_int_eq(hub_run(), 0);
     ck_assert_log(20, 21, 22);
     fail_big_maps = false;
     t = spawn_big(yield_twice, P(4), false); /* stacks are back */
+    ck_assert_ptr_nonnull(t);
     ck_assert_int_eq(hub_join(t, HUB_FOREVER), 0);
     ck_assert_int_eq(hub_task_error(t), 0);
     ck_assert_int_eq(hub_task_free(t), 0);
