@@ -35,6 +35,10 @@ struct hub_backend_ops {
     int (*supports)(const char *method);
     /* fds at or above this cannot be watched (select: FD_SETSIZE). */
     int (*fd_limit)(const struct hub_backend *b);
+    /* Does it report every readiness edge of an fd once fd_open'ed, armed
+     * or not (epoll's persistent edge-triggered events)? Then the hub can
+     * tell that a drained fd has had no new data (hub_fd_maybe_ready). */
+    int (*reports_every_edge)(const struct hub_backend *b);
 
     /* Start watching fd (NULL with errno set: EBADF for a closed fd). An
      * edge-triggered backend may report readiness from now on whether or

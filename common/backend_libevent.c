@@ -96,6 +96,11 @@ static int le_fd_limit(const struct hub_backend *b)
     return b->select ? FD_SETSIZE : INT32_MAX;
 }
 
+static int le_reports_every_edge(const struct hub_backend *b)
+{
+    return b->edge_triggered;
+}
+
 static void fd_event(evutil_socket_t fd, short what, void *arg)
 {
     struct hub_backend_fd *f = arg;
@@ -192,6 +197,7 @@ const struct hub_backend_ops hub_backend_libevent = {
     .method = le_method,
     .supports = le_supports,
     .fd_limit = le_fd_limit,
+    .reports_every_edge = le_reports_every_edge,
     .fd_open = le_fd_open,
     .fd_close = le_fd_close,
     .fd_arm = le_fd_arm,

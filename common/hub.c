@@ -32,6 +32,8 @@
 struct hub_fd {
     struct hub_backend_fd *watch; /* the backend's record */
     struct hub_waiter *reader, *writer;
+    short drained;           /* HUB_READ/HUB_WRITE: no edge since the
+                              * caller said EAGAIN (hub_fd_drained) */
 };
 
 struct hub {
@@ -44,10 +46,12 @@ struct hub {
     struct hub_fd **fds;     /* indexed by fd */
     size_t nfds;
     int fd_limit;            /* the backend's: fds from here on cannot wait */
+    bool every_edge;         /* the backend reports every edge (epoll) */
     bool yielded;            /* someone called hub_sleep(0) this turn */
     size_t blocked;          /* waiters blocked on anything but run_waiter */
     struct hub_waiter *run_waiter; /* the greenlet in hub_run */
     struct cl_list all;      /* every task, of hub_task.all_link */
+    bool said_start_failure; /* could_not_start has written to stderr */
 };
 
 static __thread struct hub *tls_hub;
@@ -349,7 +353,28 @@ static void reap(struct hub *h, hub_task *t)
         free_task(h, t);
 }
 
-static void run_ready(struct hub *h)
+/* A task whose greenlet could not start (no stack: ENOMEM, or EAGAIN
+ * when the kernel's mapping limit is reached) ends at once with the
+ * reason kept: hub_join reports it, hub_task_error tells it. Nobody joins
+ * a detached task, so the first such failure is also said on stderr. */
+static void could_not_start(struct hub *h, hub_task *t, int err)
+{
+    t->w.start_error = (short)(err ? err : ENOMEM);
+    t->g.state = GREENLET_DEAD;
+    if (cl_trace_on)
+        cl_tracef("%s could not start: %s", t->g.name ? t->g.name : "a greenlet",
+                  hub_strerror(t->w.start_error));
+    if (t->w.detached && !h->said_start_failure) {
+        char n[32];
+        h->said_start_failure = true;
+        fprintf(stderr, "corolab: greenlet %s could not start: %s "
+                "(further failures not shown)\n",
+                greenlet_name(&t->g, n, sizeof n),
+                hub_strerror(t->w.start_error));
+    }
+}
+
+static void resume_ready(struct hub *h)
 {
     struct hub_waiter *s;
     while ((s = pop_ready(h)) != NULL) {
@@ -358,13 +383,9 @@ static void run_ready(struct hub *h)
             reap(h, t);
             continue;
         }
-        if (greenlet_switch(waiter_greenlet(s), NULL) == GREENLET_ERROR) {
-            /* No stack for a new greenlet: it ends, killed, result NULL. */
-            if (t) {
-                s->killed = true;
-                t->g.state = GREENLET_DEAD;
-            }
-        }
+        if (greenlet_switch(waiter_greenlet(s), NULL) == GREENLET_ERROR &&
+            t) /* only a task's first switch can fail: no stack for it */
+            could_not_start(h, t, errno);
         if (t && greenlet_dead(&t->g)) {
             task_finished(h, t);
             reap(h, t);
@@ -419,7 +440,7 @@ static void *hub_main(void *arg, void *value)
     for (;;) {
         struct hub_timer *first;
         int64_t timeout_ns = -1;
-        run_ready(h);
+        resume_ready(h);
         if (timers_expired(h)) {
             /* Ready I/O wins over a timeout that expired while greenlets
              * ran: look at the fds first (without blocking), so that a
@@ -480,6 +501,7 @@ static struct hub *hub_get(void)
         return NULL;
     }
     h->fd_limit = h->ops->fd_limit(h->backend);
+    h->every_edge = h->ops->reports_every_edge(h->backend) != 0;
     waiter_init(&h->main_waiter);
     hub_timers_init(&h->timers);
     cl_list_init(&h->all);
@@ -594,6 +616,11 @@ void *hub_task_result(const hub_task *t)
 {
     return t->g.result;
 }
+int hub_task_error(const hub_task *t)
+{
+    return t->w.start_error;
+}
+
 bool hub_task_killed(const hub_task *t)
 {
     return t->w.killed;
@@ -669,12 +696,13 @@ int hub_join(hub_task *t, double timeout)
     struct hub *h;
     struct hub_waiter *me;
     uint64_t deadline;
+    int err;
     if (!hub_task_is_ours(t))
         return hub_fail(EPERM);
     if (hub_deadline(timeout, &deadline) != 0)
         return hub_fail(EINVAL);
     if (t->w.finished)
-        return 0;
+        return hub_fail(t->w.start_error);
     me = blocking_caller(&h);
     if (!me)
         return -1;
@@ -687,27 +715,35 @@ int hub_join(hub_task *t, double timeout)
         cl_trace_why("join %s", hub_task_name(t, n, sizeof n));
     }
     hub_waitlist_add(&t->joiners, me);
-    return hub_fail(block(h, me, deadline, ETIMEDOUT));
+    err = block(h, me, deadline, ETIMEDOUT);
+    return hub_fail(err ? err : t->w.start_error);
 }
 
+/* Joins them all even when one could not start (its error is returned at
+ * the end), so that every task has ended and can be freed. */
 int hub_joinall(hub_task *const *ts, size_t n, double timeout)
 {
     uint64_t deadline;
+    int start_error = 0;
     size_t i;
     if (hub_deadline(timeout, &deadline) != 0)
         return hub_fail(EINVAL);
     for (i = 0; i < n; i++) {
         double left = HUB_FOREVER;
-        if (ts[i]->w.finished)
+        if (ts[i]->w.finished && !ts[i]->w.start_error)
             continue;
         if (deadline != HUB_NO_DEADLINE) {
             uint64_t now = cl_now_ns();
             left = deadline > now ? (double)(deadline - now) / 1e9 : 0;
         }
-        if (hub_join(ts[i], left) != 0)
-            return -1;
+        if (hub_join(ts[i], left) != 0) {
+            if (errno != ts[i]->w.start_error || !ts[i]->w.finished)
+                return -1;
+            if (!start_error)
+                start_error = errno;
+        }
     }
-    return 0;
+    return hub_fail(start_error);
 }
 
 int hub_kill(hub_task *t, double timeout)
@@ -756,7 +792,8 @@ static void fd_ready(void *cookie, short what)
 {
     struct hub_fd *r = cookie;
     struct hub *h = tls_hub;
-    /* An edge nobody waits for is dropped: whoever waits next has just
+    r->drained &= (short)~what; /* new data (or room) since EAGAIN */
+    /* An edge nobody waits for wakes nobody: whoever waits next has just
      * had EAGAIN, which is newer news (see hub_wait_fd in hub.h). */
     if ((what & HUB_READ) && r->reader)
         wake(h, r->reader, 0);
@@ -842,6 +879,29 @@ int hub_wait_fd(int fd, short what, double timeout)
     return hub_fail(block(h, me, deadline, ETIMEDOUT));
 }
 
+void hub_fd_drained(int fd, short what)
+{
+    struct hub *h = tls_hub;
+    struct hub_fd *r;
+    if (!h || !h->every_edge || fd < 0 || fd >= h->fd_limit ||
+        (what & ~(HUB_READ | HUB_WRITE)))
+        return; /* no edges to tell us when it is ready again */
+    if ((size_t)fd < h->nfds && h->fds[fd])
+        r = h->fds[fd];
+    else if (!(r = fd_record(h, fd)))
+        return;
+    r->drained |= what;
+}
+
+bool hub_fd_maybe_ready(int fd, short what)
+{
+    struct hub *h = tls_hub;
+    struct hub_fd *r;
+    if (!h || fd < 0 || (size_t)fd >= h->nfds || !(r = h->fds[fd]))
+        return true;
+    return (r->drained & what) != what;
+}
+
 void hub_fd_forget(int fd)
 {
     struct hub *h = tls_hub;
@@ -917,6 +977,9 @@ const char *hub_strerror(int err)
         return "blocking call from the hub itself or from a greenlet it did not spawn";
     case EBUSY:
         return "another greenlet already waits on this fd in this direction";
+    case ENOMEM:
+        return "out of memory, or no stack for a new greenlet (see "
+               "ulimit -v and vm.max_map_count)";
     case ERANGE:
         return "descriptor past select's FD_SETSIZE (the poll and epoll "
                "backends have no such limit)";
