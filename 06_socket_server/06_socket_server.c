@@ -40,6 +40,7 @@
  * (MSG_NOSIGNAL); and conn.settimeout(--idle-timeout), so silent clients
  * cannot hold every slot for ever.
  */
+#include "cli.h"
 #include "cosock.h"
 #include "hub.h"
 #include "pool.h"
@@ -88,7 +89,10 @@ static void server(void)
     int s = srv_listen();
     /* pool = gevent.pool.Pool(--max-conns) */
     hub_pool *pool = hub_pool_new(srv_max_conns());
-    char name[32]; /* "conn-7": the hub copies it (the task owns its name) */
+    char name[32]; /* "conn-7", for --trace: outlives the pool's tasks */
+
+    if (!pool)
+        cl_err_exit("hub_pool_new");
 
     while (!srv_stopping()) { /* while True: (until SIGINT or SIGTERM) */
         cosock_addr addr;
