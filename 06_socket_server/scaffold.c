@@ -149,6 +149,8 @@ bool srv_stopping(void)
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     (void)what, (void)arg;
+    if (srv.stopping) /* Ctrl-C with --workers: SIGINT, then the parent's SIGTERM */
+        return;
     cl_warn("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
     stop_server();
 }
