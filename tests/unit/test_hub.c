@@ -15,7 +15,7 @@
  * not happen from a greenlet's stack. Every test ends with hub_shutdown()
  * so that valgrind, running all tests in one process, sees no leaks.
  */
-#include "testutil.h"
+#include "hubtest.h"
 #include "cli.h"
 #include "hub.h"
 #include "sync.h"
@@ -36,9 +36,6 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-
-#define P(n) ((void *)(intptr_t)(n))
-#define N(p) ((int)(intptr_t)(p))
 
 /* ---- a frozen clock, for timers with exactly equal deadlines ----
  *
@@ -71,60 +68,6 @@ static void *thaw_clock(void *arg)
     (void)arg;
     clock_frozen = false;
     return NULL;
-}
-
-/* ---- what greenlets saw ---- */
-
-#define LOG_MAX 1024
-static int log_buf[LOG_MAX];
-static int log_len;
-
-static void log_int(int v)
-{
-    if (log_len < LOG_MAX)
-        log_buf[log_len++] = v;
-}
-
-static void log_reset(void)
-{
-    log_len = 0;
-    memset(log_buf, 0, sizeof log_buf);
-}
-
-#define ck_assert_log(...)                                                   \
-    do {                                                                     \
-        static const int want_[] = {__VA_ARGS__};                            \
-        size_t n_ = sizeof want_ / sizeof want_[0];                          \
-        ck_assert_int_eq(log_len, (int)n_);                                  \
-        for (size_t i_ = 0; i_ < n_; i_++)                                   \
-            ck_assert_msg(log_buf[i_] == want_[i_],                          \
-                          "log[%zu] is %d, want %d", i_, log_buf[i_],        \
-                          want_[i_]);                                        \
-    } while (0)
-
-/* rc and errno of a call made in a greenlet */
-struct outcome {
-    int rc, err;
-};
-#define CALL(o, expr)                                                        \
-    do {                                                                     \
-        errno = 0;                                                           \
-        (o).rc = (expr);                                                     \
-        (o).err = errno;                                                     \
-    } while (0)
-
-static hub_task *spawn_ok(hub_fn fn, void *arg)
-{
-    hub_task *t = hub_spawn(fn, arg);
-    ck_assert_ptr_nonnull(t);
-    return t;
-}
-
-static void join_free(hub_task *t)
-{
-    ck_assert_int_eq(hub_join(t, HUB_FOREVER), 0);
-    ck_assert(hub_task_dead(t));
-    ck_assert_int_eq(hub_task_free(t), 0);
 }
 
 /* ---- order ---- */
