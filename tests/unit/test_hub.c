@@ -1198,6 +1198,9 @@ START_TEST(nan_and_nonsense_times_are_einval)
     errno = 0;
     ck_assert_int_eq(hub_kill(t, NAN), -1);
     ck_assert_int_eq(errno, EINVAL);
+    errno = 0;
+    ck_assert_ptr_null(hub_spawn_later(NAN, yield_twice, P(2)));
+    ck_assert_int_eq(errno, EINVAL);
     nonblocking_pipe(pipe_fds);
     errno = 0;
     ck_assert_int_eq(hub_wait_fd(pipe_fds[0], HUB_READ, NAN), -1);
