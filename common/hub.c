@@ -565,8 +565,12 @@ hub_task *hub_spawn_named(hub_fn fn, void *arg, const char *name)
 
 hub_task *hub_spawn_later(double seconds, hub_fn fn, void *arg)
 {
-    hub_task *t = task_new(fn, arg, NULL);
-    if (!t)
+    hub_task *t;
+    if (isnan(seconds)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (!(t = task_new(fn, arg, NULL)))
         return NULL;
     /* Its timer makes it ready; if there is no room for one, start now. */
     if (seconds <= 0 ||

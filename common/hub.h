@@ -70,7 +70,7 @@ hub_task *hub_spawn(hub_fn fn, void *arg);
 #define hub_spawn(fn, arg) hub_spawn_named((fn), (arg), #fn)
 hub_task *hub_spawn_named(hub_fn fn, void *arg, const char *name);
 hub_task *hub_spawn_with(hub_fn fn, void *arg, const hub_spawn_opts *opts);
-/* The same, started after `seconds`. */
+/* The same, started after `seconds` (0 or less: now; NaN: EINVAL). */
 hub_task *hub_spawn_later(double seconds, hub_fn fn, void *arg);
 
 /* A task belongs to the thread whose hub spawned it: calls about it from

@@ -42,6 +42,7 @@ hub_pool *hub_pool_new(size_t size)
 
 static void member_free(struct member *m)
 {
+    CL_ASSERT(m->pool->count > 0 && cl_list_linked(&m->link));
     cl_list_remove(&m->link);
     m->pool->count--;
     free(m);

@@ -146,6 +146,7 @@ int hub_queue_get(hub_queue *q, void **item, double timeout)
         if (r)
             return hub_fail(r);
     }
+    CL_ASSERT(q->len > 0 && q->len <= q->cap);
     *item = q->items[q->head];
     q->head = (q->head + 1) % q->cap;
     q->len--;
@@ -192,6 +193,8 @@ int hub_sem_acquire(hub_sem *s, double timeout)
     if (hub_deadline(timeout, &deadline) != 0)
         return hub_fail(EINVAL);
     if (s->value > 0) {
+        /* a release hands its permit to a waiter if there is one */
+        CL_ASSERT(hub_waitlist_empty(&s->waiters));
         s->value--;
         return 0;
     }

@@ -6,44 +6,13 @@
  *
  * As in test_hub.c, greenlets only record what they see; main asserts.
  */
-#include "testutil.h"
-#include "hub.h"
+#include "hubtest.h"
 #include "pool.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
-
-#define P(n) ((void *)(intptr_t)(n))
-#define N(p) ((int)(intptr_t)(p))
-
-#define LOG_MAX 256
-static int log_buf[LOG_MAX];
-static int log_len;
-
-static void log_int(int v)
-{
-    if (log_len < LOG_MAX)
-        log_buf[log_len++] = v;
-}
-
-static void log_reset(void)
-{
-    log_len = 0;
-    memset(log_buf, 0, sizeof log_buf);
-}
-
-#define ck_assert_log(...)                                                   \
-    do {                                                                     \
-        static const int want_[] = {__VA_ARGS__};                            \
-        size_t n_ = sizeof want_ / sizeof want_[0];                          \
-        ck_assert_int_eq(log_len, (int)n_);                                  \
-        for (size_t i_ = 0; i_ < n_; i_++)                                   \
-            ck_assert_msg(log_buf[i_] == want_[i_],                          \
-                          "log[%zu] is %d, want %d", i_, log_buf[i_],        \
-                          want_[i_]);                                        \
-    } while (0)
 
 static hub_pool *pool;
 

@@ -7,57 +7,13 @@
  * As in test_hub.c, greenlets only record what they see; main asserts.
  * Order is checked, never time.
  */
-#include "testutil.h"
-#include "hub.h"
+#include "hubtest.h"
 #include "sync.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
-
-#define P(n) ((void *)(intptr_t)(n))
-#define N(p) ((int)(intptr_t)(p))
-
-#define LOG_MAX 256
-static int log_buf[LOG_MAX];
-static int log_len;
-
-static void log_int(int v)
-{
-    if (log_len < LOG_MAX)
-        log_buf[log_len++] = v;
-}
-
-static void log_reset(void)
-{
-    log_len = 0;
-    memset(log_buf, 0, sizeof log_buf);
-}
-
-#define ck_assert_log(...)                                                   \
-    do {                                                                     \
-        static const int want_[] = {__VA_ARGS__};                            \
-        size_t n_ = sizeof want_ / sizeof want_[0];                          \
-        ck_assert_int_eq(log_len, (int)n_);                                  \
-        for (size_t i_ = 0; i_ < n_; i_++)                                   \
-            ck_assert_msg(log_buf[i_] == want_[i_],                          \
-                          "log[%zu] is %d, want %d", i_, log_buf[i_],        \
-                          want_[i_]);                                        \
-    } while (0)
-
-static hub_task *spawn_ok(hub_fn fn, void *arg)
-{
-    hub_task *t = hub_spawn(fn, arg);
-    ck_assert_ptr_nonnull(t);
-    return t;
-}
-
-static void join_free(hub_task *t)
-{
-    ck_assert_int_eq(hub_join(t, HUB_FOREVER), 0);
-    ck_assert_int_eq(hub_task_free(t), 0);
-}
 
 /* ---- BoundedSemaphore ---- */
 
