@@ -88,9 +88,10 @@ typedef struct greenlet_opts {
     size_t stack_size;     /* GUARDED only; 0 = CL_STACK_DEFAULT_SIZE */
     const char *name;      /* for traces and the overflow message */
     /* A promise that this greenlet never changes the FPU control state
-     * (rounding mode...): switches away from it then compare, rather than
-     * store, its x87 control word and MXCSR, which saves a few ns. The hub
-     * makes this promise for itself. */
+     * (rounding mode...): switches away from it then skip storing its x87
+     * control word and MXCSR (stmxcsr is the slow part of a switch); it is
+     * resumed with the words it was made with. The hub makes this promise
+     * for itself. */
     bool fpu_fixed;
 } greenlet_opts;
 
