@@ -25,7 +25,12 @@ generator *generator_new(generator_fn fn, void *arg)
     generator *gen = calloc(1, sizeof *gen);
     if (!gen)
         return NULL;
-    greenlet_init(&gen->g, gen_run, gen, NULL, NULL);
+    if (greenlet_init(&gen->g, gen_run, gen, NULL, NULL) != 0) {
+        greenlet_free(&gen->g);
+        free(gen);
+        errno = ENOMEM;
+        return NULL;
+    }
     gen->fn = fn;
     gen->arg = arg;
     return gen;
@@ -63,7 +68,9 @@ int generator_send(generator *gen, void *value, void **out)
         errno = EINVAL;
         return -1;
     }
-    gen->g.parent = me; /* yield goes back to whoever resumed us */
+    /* yield goes back to whoever resumed us */
+    if (greenlet_set_parent(&gen->g, me) != 0)
+        return -1;
     gen->running = true;
     r = greenlet_switch(&gen->g, value);
     gen->running = false;
