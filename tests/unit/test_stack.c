@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -440,6 +441,14 @@ static void no_room_child(void *arg)
                         .rlim_max = RLIM_INFINITY};
     if (setrlimit(RLIMIT_AS, &rl) != 0)
         _exit(6);
+    /* qemu-user keeps the guest's mappings inside its own reservation,
+     * where the limit does not bite: nothing to test there. */
+    void *probe = mmap(NULL, 1024 * 1024, PROT_NONE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (probe != MAP_FAILED) {
+        fprintf(stderr, "skipped: the address-space limit does not bite here\n");
+        _exit(0);
+    }
     errno = 0;
     if (cl_stack_get(512 * 1024) != NULL || errno != ENOMEM)
         _exit(7);
@@ -459,6 +468,8 @@ START_TEST(no_address_space_is_enomem)
     run_child(no_room_child, NULL, &c);
     ck_assert_msg(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0,
                   "child status %#x, stderr: %s", c.status, c.err);
+    if (strstr(c.err, "skipped"))
+        fputs(c.err, stderr);
 }
 END_TEST
 
