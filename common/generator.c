@@ -74,6 +74,10 @@ int generator_send(generator *gen, void *value, void **out)
     gen->running = true;
     r = greenlet_switch(&gen->g, value);
     gen->running = false;
+    /* Suspended or done, it needs no parent until the next send: let go
+     * of the resumer, which may be freed before us (a generator driving
+     * another, as in test_generator). */
+    greenlet_set_parent(&gen->g, greenlet_main());
     if (r == GREENLET_ERROR)
         return -1;
     if (greenlet_dead(&gen->g))
