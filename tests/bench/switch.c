@@ -447,12 +447,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "best of %ld runs of ~%.0f ms each\n", reps,
                 per_run * 1000);
 
-    /* Read the clock once before any context is made. Its floating-point
-     * arithmetic sets MXCSR's sticky "inexact" flag; had a context been
-     * made before that, its recorded MXCSR would differ from main's in
-     * that flag, and every core switch would reload the FPU control words
-     * (see README.md). A real program has done such arithmetic long
-     * before. */
+    /* Read the clock once before any context is made, so that every
+     * context starts from the same FPU state (its floating-point
+     * arithmetic sets MXCSR's sticky "inexact" flag), as in a real program
+     * that has done such arithmetic long before. */
     (void)cl_now();
     for (size_t i = 0; i < NMECHS; i++) {
         mech *m = &mechs[i];
