@@ -82,8 +82,8 @@ int main(int argc, char **argv)
     con2 = generator_new(consumer, "c2");
     if (!con || !con2)
         cl_err_exit("generator_new");
-    generator_set_name(con, "c1"); /* the names --trace shows */
-    generator_set_name(con2, "c2");
+    if (generator_set_name(con, "c1") != 0 || generator_set_name(con2, "c2") != 0)
+        cl_err_exit("generator_set_name"); /* the names --trace shows */
     producer();
     generator_free(con);
     generator_free(con2);

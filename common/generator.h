@@ -32,9 +32,10 @@ enum {
 #define GEN_INT(n) ((void *)(intptr_t)(n))
 #define GEN_TO_INT(p) ((int)(intptr_t)(p))
 
+/* NULL with errno ENOMEM when no memory or no stack could be had. */
 generator *generator_new(generator_fn fn, void *arg);
-/* Name it for traces and messages ("c1"); the string must outlive it. */
-void generator_set_name(generator *gen, const char *name);
+/* Name it for traces and messages ("c1"; copied). 0, or -1 with ENOMEM. */
+int generator_set_name(generator *gen, const char *name);
 void generator_free(generator *gen);
 
 /* Resume gen with value (next() is send(NULL)). On GEN_YIELDED *out gets
