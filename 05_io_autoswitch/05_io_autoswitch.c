@@ -36,9 +36,8 @@ static double timeout_s = 10;
 static bool no_compare;
 
 static const cl_option options[] = {
-    {"timeout", 't', CL_OPT_DOUBLE, &timeout_s, "SECONDS",
-     "give up on a URL after this long: resolving, connecting, reading (default 10)",
-     0.001, 3600},
+    {"timeout", 't', CL_OPT_DOUBLE, &timeout_s, "SECONDS", /* urlopen(url, timeout) */
+     "give up on a URL after this long, resolving to last byte (default 10)", 0.001, 3600},
     {"no-compare", 0, CL_OPT_FLAG, &no_compare, NULL, "skip the unpatched run", 0, 0},
     {0},
 };
@@ -81,11 +80,13 @@ static void *f(void *arg)
     return NULL;
 }
 
-/* gevent.joinall([gevent.spawn(f, url) for url in urls]); the time taken */
-static double fetch_all(struct fetch *fs, int n)
+/* gevent.joinall([gevent.spawn(f, url) for url in urls]): how many
+ * failed, and the time taken */
+static int fetch_all(struct fetch *fs, int n, double *took)
 {
     hub_task **ts = calloc((size_t)n, sizeof *ts);
     double t0 = cl_now();
+    int failed = 0;
     if (!ts)
         cl_err_exit("calloc");
     for (int i = 0; i < n; i++) {
@@ -95,17 +96,12 @@ static double fetch_all(struct fetch *fs, int n)
     }
     if (hub_joinall(ts, (size_t)n, HUB_FOREVER) != 0)
         cl_fatal("joinall: %s", hub_strerror(errno));
-    for (int i = 0; i < n; i++)
-        hub_task_free(ts[i]);
-    free(ts);
-    return cl_now() - t0;
-}
-
-static int count_failed(const struct fetch *fs, int n)
-{
-    int failed = 0;
-    for (int i = 0; i < n; i++)
+    *took = cl_now() - t0;
+    for (int i = 0; i < n; i++) {
         failed += !fs[i].ok;
+        hub_task_free(ts[i]);
+    }
+    free(ts);
     return failed;
 }
 
@@ -114,20 +110,14 @@ int main(int argc, char **argv)
     int first = cl_parse_args(&prog, argc, argv);
     int n = argc - first, failed;
     bool serving = n == 0;
-    char own[NPAGES][64];
+    char own[NPAGES][SERVER_URL_MAX];
     struct fetch *fs;
     double patched_s, unpatched_s;
 
     signal(SIGPIPE, SIG_IGN); /* a server that closes early is an error, not our death */
     if (serving) {
-        int port = server_start();
+        server_start(own); /* prints "Serving on ..." */
         n = NPAGES;
-        printf("Serving on 127.0.0.1:%d:", port);
-        for (int i = 0; i < NPAGES; i++) {
-            snprintf(own[i], sizeof own[i], "http://127.0.0.1:%d%s", port, pages[i].path);
-            printf(" %s (%zu bytes, after %.2f s)%s", pages[i].path, pages[i].size,
-                   pages[i].delay, i + 1 < NPAGES ? "," : "\n");
-        }
     }
     if (!(fs = calloc((size_t)n, sizeof *fs)))
         cl_err_exit("calloc");
@@ -139,15 +129,13 @@ int main(int argc, char **argv)
     printf("%sPatched: monkey_patch_all(), one greenlet per URL\n", serving ? "\n" : "");
     monkey_patch_all();
     monkey_set_resolver_timeout(timeout_s);
-    patched_s = fetch_all(fs, n);
+    failed = fetch_all(fs, n, &patched_s);
     monkey_unpatch_all();
-    failed = count_failed(fs, n);
     printf("took %.2f s\n", patched_s);
 
     if (!no_compare) {
         printf("\nUnpatched: the same greenlets; read() blocks the whole thread\n");
-        unpatched_s = fetch_all(fs, n);
-        failed += count_failed(fs, n);
+        failed += fetch_all(fs, n, &unpatched_s);
         printf("took %.2f s\n", unpatched_s);
         printf("\nUnpatched, one after another: %.2f s. Patched, all at once: %.2f s.\n",
                unpatched_s, patched_s);

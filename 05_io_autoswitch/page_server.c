@@ -13,6 +13,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -164,7 +165,7 @@ static void *server_main(void *arg)
     return NULL;
 }
 
-int server_start(void)
+static int start_thread(void)
 {
     if (pipe(srv.stop_pipe) != 0)
         cl_err_exit("pipe");
@@ -177,6 +178,17 @@ int server_start(void)
     if (srv.error)
         cl_fatal("%s", srv.error);
     return srv.port;
+}
+
+void server_start(char urls[NPAGES][SERVER_URL_MAX])
+{
+    int port = start_thread();
+    printf("Serving on 127.0.0.1:%d:", port);
+    for (int i = 0; i < NPAGES; i++) {
+        snprintf(urls[i], SERVER_URL_MAX, "http://127.0.0.1:%d%s", port, pages[i].path);
+        printf(" %s (%zu bytes, after %.2f s)%s", pages[i].path, pages[i].size,
+               pages[i].delay, i + 1 < NPAGES ? "," : "\n");
+    }
 }
 
 void server_stop(void)

@@ -14,9 +14,12 @@ struct page {
 extern const struct page pages[];
 #define NPAGES 3
 
-/* Start serving on 127.0.0.1 in a second thread; its port. Exits with a
- * message if it cannot. */
-int server_start(void);
+#define SERVER_URL_MAX 64
+
+/* Start serving on 127.0.0.1 in a second thread, say so on stdout (the
+ * port, the pages) and put the pages' URLs in urls. Exits with a message
+ * if it cannot. */
+void server_start(char urls[NPAGES][SERVER_URL_MAX]);
 /* Stop the thread and free everything. */
 void server_stop(void);
 

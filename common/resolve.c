@@ -116,7 +116,7 @@ static int append(struct addrinfo ***tail, const struct addrinfo *h,
         if (h->ai_socktype && h->ai_socktype != types[i][0])
             continue;
         if (!(**tail = node(sa->sa_family, types[i][0],
-                            h->ai_socktype ? h->ai_protocol : types[i][1], sa, len)))
+                            h->ai_protocol ? h->ai_protocol : types[i][1], sa, len)))
             return EAI_MEMORY;
         *tail = &(**tail)->ai_next;
     }
