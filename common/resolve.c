@@ -226,10 +226,19 @@ static struct evdns_base *resolver(void)
     return dns;
 }
 
+static __thread int cancelled_due; /* cancelled lookups whose callback is still due */
+
 void hub_resolver_free(void)
 {
-    if (dns && dns_on == hub_event_base())
+    if (dns && dns_on == hub_event_base()) {
+        /* A cancelled lookup's callback is deferred to the loop's next
+         * turn, and it frees what the lookup holds: let the loop turn
+         * (a sleep, not sleep(0): that runs only the ready greenlets). */
+        for (int turns = 0; cancelled_due > 0 && turns < 100; turns++)
+            if (hub_sleep(0.001) != 0)
+                break;
         evdns_base_free(dns, 1); /* pending lookups fail */
+    }
     dns = NULL;
     dns_on = NULL;
 }
@@ -245,6 +254,7 @@ static void lookup_done(int err, struct evutil_addrinfo *res, void *arg)
 {
     struct lookup *lk = arg;
     if (lk->abandoned) {
+        cancelled_due--;
         if (res)
             evutil_freeaddrinfo(res);
         hub_event_free(lk->done);
@@ -294,6 +304,7 @@ static int ask(struct evdns_base *base, const char *name, const char *service,
     if (hub_event_wait(lk->done, timeout) != 0 && !hub_event_is_set(lk->done)) {
         err = errno;
         lk->abandoned = true;
+        cancelled_due++;
         if (req)
             evdns_getaddrinfo_cancel(req); /* its callback frees lk */
         errno = err;
