@@ -98,15 +98,8 @@ int fcntl(int fd, int cmd, ...)
     return fcntl_impl(fd, cmd, arg);
 }
 
-int fcntl64(int fd, int cmd, ...)
-{
-    va_list ap;
-    void *arg;
-    va_start(ap, cmd);
-    arg = va_arg(ap, void *);
-    va_end(ap);
-    return fcntl_impl(fd, cmd, arg);
-}
+/* The same function under its large-file name. */
+int fcntl64(int fd, int cmd, ...) __attribute__((alias("fcntl")));
 
 int ioctl(int fd, unsigned long req, ...)
 {

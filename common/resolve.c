@@ -10,6 +10,7 @@
 #include <event2/util.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -129,30 +130,35 @@ static int append(struct addrinfo ***tail, const struct addrinfo *h,
 static int numeric(const char *name, const char *service, const struct addrinfo *h,
                    struct addrinfo **res)
 {
-    struct sockaddr_in in = {.sin_family = AF_INET};
-    struct sockaddr_in6 in6 = {.sin6_family = AF_INET6};
+    union {
+        struct sockaddr sa;
+        struct sockaddr_in in;
+        struct sockaddr_in6 in6;
+    } a;
     struct addrinfo *head = NULL, **tail = &head;
     int port = numeric_port(service), rc;
+    socklen_t len;
 
+    memset(&a, 0, sizeof a);
     /* inet_aton stops at white space; glibc's getaddrinfo does not. */
-    if (inet_aton(name, &in.sin_addr) && !strpbrk(name, " \t\n")) {
-        if (h->ai_family == AF_INET6)
-            return EAI_NONAME;
-        if (port < 0 || (h->ai_flags & AI_CANONNAME))
-            return 1;
-        in.sin_port = htons((uint16_t)port);
-        rc = append(&tail, h, (struct sockaddr *)&in, sizeof in);
-    } else if (inet_pton(AF_INET6, name, &in6.sin6_addr) == 1) {
-        if (h->ai_family == AF_INET)
-            return EAI_NONAME;
-        if (port < 0 || (h->ai_flags & AI_CANONNAME))
-            return 1;
-        in6.sin6_port = htons((uint16_t)port);
-        rc = append(&tail, h, (struct sockaddr *)&in6, sizeof in6);
+    if (inet_aton(name, &a.in.sin_addr) && !strpbrk(name, " \t\n")) {
+        a.in.sin_family = AF_INET;
+        len = sizeof a.in;
+    } else if (inet_pton(AF_INET6, name, &a.in6.sin6_addr) == 1) {
+        a.in6.sin6_family = AF_INET6;
+        len = sizeof a.in6;
     } else {
         return 1;
     }
-    if (rc != 0) {
+    if (h->ai_family != AF_UNSPEC && h->ai_family != a.sa.sa_family)
+        return EAI_NONAME;
+    if (port < 0 || (h->ai_flags & AI_CANONNAME))
+        return 1;
+    _Static_assert(offsetof(struct sockaddr_in, sin_port) ==
+                       offsetof(struct sockaddr_in6, sin6_port),
+                   "one store sets the port of either family");
+    a.in.sin_port = htons((uint16_t)port);
+    if ((rc = append(&tail, h, &a.sa, len)) != 0) {
         free_nodes(head);
         return rc;
     }

@@ -8,30 +8,8 @@
 #   - a server that drips a byte every 0.5 s cannot hold a URL past
 #     --timeout (a deadline for the whole fetch, not for each read).
 # Offline: 127.0.0.1 only; every run is bounded by timeout(1).
-set -u
-cd "$(dirname "$0")/../.." || exit 2
-bin=05_io_autoswitch/05_io_autoswitch
-[ -x "$bin" ] || { echo "no $bin: build it first"; exit 77; }
-out=tests/out/io_autoswitch_limits
-mkdir -p "$out"
-fail=0
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null' EXIT
-check() { # description, command status
-    if [ "$2" -eq 0 ]; then echo "ok: $1"; else echo "FAILED: $1"; fail=1; fi
-}
-# peer MODE: start http_peer.pl MODE, set $port
-peer() {
-    perl tests/integration/http_peer.pl "$1" >"$out/peer-$1" 2>&1 &
-    pids+=($!)
-    port=
-    for _ in $(seq 50); do
-        port=$(head -n 1 "$out/peer-$1" 2>/dev/null | sed -n 's/.*:\([0-9][0-9]*\)$/\1/p')
-        [ -n "$port" ] && return 0
-        sleep 0.1
-    done
-    echo "FAILED: http_peer.pl $1 did not start"; exit 1
-}
+. "$(dirname "$0")/io_autoswitch_common.bash"
+peer() { serve "$1" perl tests/integration/http_peer.pl "$1"; }
 now() { date +%s.%N; }
 elapsed_below() { # start, seconds
     awk -v s="$1" -v e="$(now)" -v max="$2" 'BEGIN { exit !(e - s < max) }'
