@@ -1,5 +1,5 @@
-/* hub.c - gevent's hub: a greenlet that runs libevent's loop and resumes
- * whichever greenlet an event wakes.
+/* hub.c - gevent's hub: a greenlet that runs an event backend's loop and
+ * resumes whichever greenlet an event wakes.
  *
  * The moving parts, each in one place:
  *   hub_waiter     what the hub knows of a greenlet that can block: the
@@ -7,13 +7,14 @@
  *                  (hub_impl.h: the wait/wake protocol that sync.c and
  *                  pool.c build on).
  *   ready queue    FIFO of waiters to resume, in the order they were woken.
- *   timers         timer.c, ordered by (deadline, order set); libevent
- *                  gets one timer, for the earliest deadline.
- *   fd records     one per fd waited on: a persistent edge-triggered event
- *                  under epoll (a recv that meets EAGAIN costs one
- *                  epoll_wait and no epoll_ctl), one-shot events otherwise.
+ *   timers         timer.c, ordered by (deadline, order set); the backend
+ *                  is asked to wait no longer than the earliest deadline.
+ *   fd records     one per fd waited on, with the backend's record of it
+ *                  (backend.h; backend_libevent.c keeps a persistent
+ *                  edge-triggered event under epoll, so a recv that meets
+ *                  EAGAIN costs one epoll_wait and no epoll_ctl).
  * The hub switches to greenlets only from its own loop, never from inside
- * a libevent callback: callbacks just move waiters to the ready queue.
+ * a backend callback: callbacks just move waiters to the ready queue.
  */
 #include "hub_impl.h"
 #include "backend.h"

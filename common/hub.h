@@ -1,8 +1,8 @@
 /*
- * hub.h - layer 3: gevent's hub on libevent.
+ * hub.h - layer 3: gevent's hub, on libevent (through backend.h).
  *
- * Each thread has one hub: a greenlet that owns a libevent event_base and
- * switches to whichever greenlet an event wakes. A greenlet that blocks
+ * Each thread has one hub: a greenlet that owns an event loop (libevent's
+ * event_base) and switches to whichever greenlet an event wakes. A greenlet that blocks
  * (hub_sleep, hub_join, hub_wait_fd, a Queue or Event) switches to the hub;
  * the hub resumes it when its timer fires or its fd is ready. The thread's
  * main greenlet blocks the same way, so main() reads like gevent:
