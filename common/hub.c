@@ -48,6 +48,7 @@ struct hub {
     size_t nfds;
     int fd_limit;            /* the backend's: fds from here on cannot wait */
     bool every_edge;         /* the backend reports every edge (epoll) */
+    bool yielded;            /* someone called hub_sleep(0) this turn */
     size_t blocked;          /* waiters blocked on anything but run_waiter */
     struct hub_waiter *run_waiter; /* the greenlet in hub_run */
     struct cl_list all;      /* every task, of hub_task.all_link */
@@ -390,6 +391,8 @@ static void resume_ready(struct hub *h)
             task_finished(h, t);
             reap(h, t);
         }
+        if (h->yielded) /* it is queued again: poll first (hub_main) */
+            break;
     }
 }
 
@@ -445,7 +448,15 @@ static void *hub_main(void *arg, void *value)
              * recv whose data is waiting gets the data, not ETIMEDOUT. */
             h->ops->poll(h->backend, 0);
             fire_timers(h);
+        } else if (h->yielded && h->ready_head) {
+            /* sleep(0) lets the others run: those whose socket became
+             * ready too (as in gevent), or a greenlet that yields in a
+             * loop would starve every one waiting on I/O. A poll that
+             * does not block, only after a yield: no system call is
+             * added to a turn that merely has greenlets to run. */
+            h->ops->poll(h->backend, 0);
         }
+        h->yielded = false;
         if (h->ready_head)
             continue;
         first = hub_timers_first(&h->timers);
@@ -652,6 +663,7 @@ static __attribute__((noinline)) int yield_now(void)
         return -1;
     me->blocked = true;
     h->blocked++;
+    h->yielded = true;
     wake(h, me, 0);
     greenlet_switch(h->gr, NULL);
     return hub_fail(me->wake_reason);
