@@ -355,9 +355,11 @@ static void reap(struct hub *h, hub_task *t)
 }
 
 /* A task whose greenlet could not start (no stack: ENOMEM, or EAGAIN
- * when the kernel's mapping limit is reached) ends at once with the
- * reason kept: hub_join reports it, hub_task_error tells it. Nobody joins
- * a detached task, so the first such failure is also said on stderr. */
+ * when the kernel's mapping limit is reached; guarded stacks are taken at
+ * spawn, but the thread's shared stack at the first switch) ends at once
+ * with the reason kept: hub_join reports it, hub_task_error tells it.
+ * Nobody joins a detached task, so the first such failure is also said on
+ * stderr. */
 static void could_not_start(struct hub *h, hub_task *t, int err)
 {
     t->w.start_error = (short)(err ? err : ENOMEM);
@@ -530,7 +532,15 @@ static hub_task *task_new(hub_fn fn, void *arg, const hub_spawn_opts *opts)
         go.name = opts->name;
         t->w.detached = opts->detached;
     }
-    greenlet_init(&t->g, task_main, t, h->gr, &go);
+    if (greenlet_init(&t->g, task_main, t, h->gr, &go) != 0) {
+        /* No stack (or no copy of its name): say so now, at spawn, rather
+         * than leave a task that can never start. */
+        int err = errno ? errno : ENOMEM;
+        greenlet_free(&t->g);
+        free(t);
+        errno = err;
+        return NULL;
+    }
     if (cl_trace_on) {
         char n[32];
         cl_tracef("spawn %s", greenlet_name(&t->g, n, sizeof n));

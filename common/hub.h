@@ -108,7 +108,8 @@ bool hub_task_started(const hub_task *t);
 void *hub_task_result(const hub_task *t); /* fn's return value */
 bool hub_task_killed(const hub_task *t);
 /* Why t never ran (0: it did, or it will): ENOMEM or EAGAIN when no stack
- * could be had for its greenlet. hub_join reports the same error. */
+ * could be had at its first switch (a guarded stack is taken at spawn,
+ * which then fails instead). hub_join reports the same error. */
 int hub_task_error(const hub_task *t);
 greenlet *hub_task_greenlet(hub_task *t);
 const char *hub_task_name(const hub_task *t, char *buf, size_t len);
