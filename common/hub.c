@@ -216,18 +216,29 @@ void hub_wake(struct hub_waiter *w, int reason)
     wake(tls_hub, w, reason);
 }
 
-bool hub_wake_first(struct hub_waitlist *wl, int reason)
+static bool wake_first(struct hub *h, struct hub_waitlist *wl, int reason)
 {
     struct cl_list *l = cl_list_first(&wl->waiters);
     if (!l)
         return false;
-    hub_wake(cl_container_of(l, struct hub_waiter, wait_link), reason);
+    wake(h, cl_container_of(l, struct hub_waiter, wait_link), reason);
     return true;
+}
+
+bool hub_wake_first(struct hub_waitlist *wl, int reason)
+{
+    if (hub_waitlist_empty(wl))
+        return false;
+    CL_ASSERT(tls_hub != NULL);
+    return wake_first(tls_hub, wl, reason);
 }
 
 void hub_wake_all(struct hub_waitlist *wl, int reason)
 {
-    while (hub_wake_first(wl, reason))
+    if (hub_waitlist_empty(wl))
+        return;
+    CL_ASSERT(tls_hub != NULL);
+    while (wake_first(tls_hub, wl, reason))
         ;
 }
 
@@ -332,7 +343,8 @@ static void task_finished(struct hub *h, hub_task *t)
         return;
     t->w.finished = true;
     hub_timers_remove(&h->timers, &t->w.timer);
-    hub_wake_all(&t->joiners, 0);
+    while (wake_first(h, &t->joiners, 0))
+        ;
     t->on_end = NULL;
     if (hook)
         hook->ended(hook, t);
