@@ -375,7 +375,7 @@ run_lesson() {
     fi
     run_main "$name" "$@"
     case $n in
-        06) show_backends ;;
+        06) [ $# -eq 0 ] && show_backends ;; # not again with --trace
         07) [ $# -eq 0 ] && show_hundred ;;
     esac
 }
