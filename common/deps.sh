@@ -26,10 +26,10 @@ pc=${PKG_CONFIG:-pkg-config}
 
 say() { echo "corolab deps: $*" >&2; }
 
-# installed PACKAGE: is this Debian package installed?
+# installed PACKAGE: is this Debian package installed (for some architecture)?
 installed() {
     command -v dpkg-query >/dev/null 2>&1 &&
-        [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
+        dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null | grep -qx "install ok installed"
 }
 
 # The build's libraries count as there when pkg-config finds them (on any
@@ -87,7 +87,7 @@ if [ -n "$need" ]; then
     say "installing the build's packages: $need"
     # shellcheck disable=SC2086
     if apt_install $need; then
-        say "installed: $need"
+        [ -n "${DEPS_DRY_RUN:-}" ] || say "installed: $need"
     else
         say "could not install $need; the build needs them (libevent >= 2.1, check)"
         exit 1
