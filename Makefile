@@ -40,7 +40,8 @@ lessons: lib
 benches: lib
 	$(MAKE) -C tests/bench
 
-monkey: lib
+# After the lessons: 05 links it too, and two makes must not build it at once.
+monkey: lessons
 	$(MAKE) -C common $(MONKEY_O)
 
 # The sub-make reads the tree again after `make deps` has run.
@@ -106,7 +107,7 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libcorolab.a $(DESTDIR)$(LIBDIR)/corolab-monkey.o \
 	    $(DESTDIR)$(PCDIR)/corolab.pc $(DESTDIR)$(DOCDIR)/README.md
 	rm -rf $(DESTDIR)$(INCDIR)
-	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
+	@rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 
 clean:
 	$(MAKE) -C common clean
