@@ -238,17 +238,23 @@ lesson_child() {
     return "$st"
 }
 
-# check_shown NAME STATUS: the run just shown ($tmp/NAME.raw), normalised as
-# the tests do, against expected.txt (and transcript.status).
+# check_shown NAME STATUS: the run just shown ($tmp/NAME.raw) against its
+# expected.txt (and transcript.status), as tests/transcripts.sh checks it.
 check_shown() {
-    local name=$1 st=$2 want=0 norm=tests/normalize.sed problem=""
+    local name=$1 st=$2 want=0 problem="" same
     [ -f "$name/transcript.status" ] && want=$(tr -d ' \n' <"$name/transcript.status")
-    LC_ALL=C sed -E -f "$norm" "$name/expected.txt" >"$tmp/$name.expected"
-    LC_ALL=C sed -E -f "$norm" "$tmp/$name.raw" >"$tmp/$name.out"
     if [ "$st" = 124 ]; then problem="timed out after ${timeout_s}s"
     elif [ "$st" != "$want" ]; then problem="exit status $st, expected $want"; fi
-    if diff -u --label "$name/expected.txt" --label "$name (the run above, normalised)" \
-        "$tmp/$name.expected" "$tmp/$name.out" >"$tmp/$name.diff" && [ -z "$problem" ]; then
+    if [ -x tests/compare.sh ]; then
+        tests/compare.sh -q -e -o "$tmp/$name.diff" -L "$name (the run above)" "$name" "$tmp/$name.raw"
+        same=$?
+    else # the same, until tests/compare.sh is there
+        diff -u --label "$name/expected.txt" --label "$name (the run above, normalised)" \
+            <(LC_ALL=C sed -E -f tests/normalize.sed "$name/expected.txt") \
+            <(LC_ALL=C sed -E -f tests/normalize.sed "$tmp/$name.raw") >"$tmp/$name.diff"
+        same=$?
+    fi
+    if [ "$same" = 0 ] && [ -z "$problem" ]; then
         matched=$((matched + 1))
         printf '%s✓ %s matches the expected transcript (the run above)%s\n' "$G" "$name" "$N"
         return 0
