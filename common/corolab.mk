@@ -93,8 +93,15 @@ LIBS := $(LIBCOROLAB) $(EVENT_LIBS) -lpthread -ldl -lm
 # Rebuild everything when the flags change (SAN=1 after a plain build...).
 FLAGS_STAMP := $(COROLAB_DIR)/.build-flags
 BUILD_FLAGS := $(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS)
-ifneq ($(file <$(FLAGS_STAMP)),$(BUILD_FLAGS))
-  $(file >$(FLAGS_STAMP),$(BUILD_FLAGS))
+# Not by a make that builds nothing: a dry run (-n), one without the
+# libraries, or `make deps`/`clean`/`uninstall` alone.
+NO_BUILD_GOALS := clean deps deps-build need-deps uninstall
+ifeq ($(findstring n,$(firstword -$(MAKEFLAGS)))$(filter no,$(COROLAB_DEPS_OK)),)
+  ifneq ($(filter-out $(NO_BUILD_GOALS),$(or $(MAKECMDGOALS),all)),)
+    ifneq ($(file <$(FLAGS_STAMP)),$(BUILD_FLAGS))
+      $(file >$(FLAGS_STAMP),$(BUILD_FLAGS))
+    endif
+  endif
 endif
 # Written while this file is read, possibly after make has listed the
 # folder: the empty rule keeps make from taking it for missing and falling
