@@ -51,7 +51,7 @@ check "... apt-get install pkg-config libevent-dev check" \
     "$(grep -Eq '^apt-get install .*pkg-config libevent-dev check' "$tmp/calls"; echo $?)"
 check "... and says so" "$(grep -q 'installing the build' "$tmp/deps.out"; echo $?)"
 
-make -s deps-build >"$tmp/quiet.out" 2>&1
+make -s --no-print-directory deps-build >"$tmp/quiet.out" 2>&1
 check "make deps-build with everything there: status 0 and quiet" \
     "$([ $? = 0 ] && [ ! -s "$tmp/quiet.out" ]; echo $?)"
 
