@@ -11,6 +11,8 @@
 #     objects that include it and not switch.o (make -n -W, nothing built);
 #   - -fstack-clash-protection is in the flags when the compiler has it.
 set -u
+# Its own makes: no jobserver or directory lines from `make check` above.
+unset MAKEFLAGS MFLAGS MAKELEVEL
 cd "$(dirname "$0")/../.." || exit 2
 [ -f common/.build-flags ] || { echo "not built: run make first"; exit 77; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/corolab-build.XXXXXX") || exit 1

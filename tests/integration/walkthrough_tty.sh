@@ -104,23 +104,18 @@ check "q quits, status 0 (was $(cat "$out/$s.status" 2>/dev/null))" \
     "$([ "$(cat "$out/$s.status" 2>/dev/null)" = 0 ] && grep -q 'stopped at lesson 05' "$out/$s.screen"; echo $?)"
 
 # ---- Ctrl-C ----
-# lesson_pid NAME: the pid of our 03 binary, found among the session's
-# descendants (/proc/PID/task/PID/children), or nothing.
-descendants() {
-    local c
-    for c in $(cat "/proc/$1/task/$1/children" 2>/dev/null); do echo "$c"; descendants "$c"; done
-}
+# lesson_pid: the pid of a process running our own 03 binary (the same
+# file: test -ef, a builtin, so the scan of /proc is quick), or nothing.
 lesson_pid() {
-    local p
-    for p in $(descendants "$(tm list-panes -t "$1" -F '#{pane_pid}' 2>/dev/null)"); do
-        [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$root/03_gevent_sleep/03_gevent_sleep" ] &&
-            echo "$p" && return
+    local p bin=$root/03_gevent_sleep/03_gevent_sleep
+    for p in /proc/[0-9]*; do
+        [ "$p/exe" -ef "$bin" ] 2>/dev/null && echo "${p#/proc/}" && return
     done
 }
 s=intr
 session $s --only 3 --no-pause
 pid=
-for ((i = 0; i < 100; i++)); do pid=$(lesson_pid $s); [ -n "$pid" ] && break; sleep 0.1; done
+for ((i = 0; i < 100; i++)); do pid=$(lesson_pid); [ -n "$pid" ] && break; sleep 0.1; done
 check "03 is running (pid ${pid:-none})" "$([ -n "$pid" ]; echo $?)"
 sleep 0.3
 key $s C-c
