@@ -42,9 +42,9 @@ session() {
     touch "$out/$name.go"
 }
 # wait_for NAME PATTERN [COUNT] [SECONDS]: until the screen shows PATTERN
-# (an extended regex) COUNT times; status 1 after SECONDS (default 60).
+# (an extended regex) COUNT times; status 1 after SECONDS (default 120).
 wait_for() {
-    local name=$1 pat=$2 count=${3:-1} secs=${4:-60} i
+    local name=$1 pat=$2 count=${3:-1} secs=${4:-120} i
     for ((i = 0; i < secs * 10; i++)); do
         [ "$(grep -cE -- "$pat" "$out/$name.screen" 2>/dev/null)" -ge "$count" ] && return 0
         sleep 0.1
@@ -75,9 +75,9 @@ check "05 ran on Enter, then a pause after it" $?
 sleep 1.5
 check "a key pressed during the run did not answer the pause after it" \
     "$([ "$(seen $s '^======== Lesson 06')" = 0 ]; echo $?)"
-press $s p 'monkey.patch_all\(\)' 10
+press $s p 'monkey.patch_all\(\)' 60
 check "p shows the Python it mirrors" $?
-press $s n 'what to notice \(05_io_autoswitch/README.md\)' 10
+press $s n 'what to notice \(05_io_autoswitch/README.md\)' 60
 check "n shows its README's What to notice" $?
 press $s Enter 'Enter: run lesson 06'
 check "Enter goes on to lesson 06, which pauses before its run" $?
@@ -96,7 +96,7 @@ check "t ran 06 again, checked again" $?
 check "t ran it with --trace: the trace was on screen" \
     "$(grep -q '06_socket_server --port 0 --demo --trace' "$out/$s.screen" &&
       grep -qE 'spawn +demo|spawn' "$out/$s.screen"; echo $?)"
-press $s b 'Enter: run lesson 05' 20
+press $s b 'Enter: run lesson 05' 60
 check "b goes back to lesson 05" $?
 key $s q
 for ((i = 0; i < 100; i++)); do [ -s "$out/$s.status" ] && break; sleep 0.1; done
