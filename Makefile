@@ -4,6 +4,8 @@
 #   make install    PREFIX=/usr/local DESTDIR=      make uninstall (same knobs)
 #   make walkthrough   run the lessons in order, as in class
 #   make fuzz       libFuzzer on the URL and HTTP parsers, FUZZ_SECONDS=30 each
+#   make compare LESSON=03 RUN=my-run.txt   your run against expected.txt
+#   make exercise LESSON=03 [EX=name [ARGS=...] | Q=1 ANSWER=file]   see NN_*/exercises/
 # `make walkthrough` and `make check` run `make deps` first (walkthrough: the
 # build's packages only); plain `make` never installs anything.
 LESSONS := 01_yield_generator 02_greenlet_switch 03_gevent_sleep \
@@ -55,6 +57,14 @@ check-only: lessons benches
 walkthrough: deps-build
 	@$(MAKE) -s --no-print-directory lessons
 	@common/walkthrough.sh $(WALKTHROUGH)
+
+# tests/compare.sh and tests/exercise.sh; see tests/README.md, "Students".
+compare:
+	@tests/compare.sh "$(LESSON)" "$(RUN)"
+
+exercise:
+	@tests/exercise.sh "$(LESSON)" $(if $(EX),"$(EX)" $(if $(ARGS),'$(ARGS)')) \
+	    $(if $(Q),"q$(Q)" $(if $(ANSWER),"$(ANSWER)"))
 
 fuzz:
 	$(MAKE) -C tests/fuzz run FUZZ_SECONDS=$(or $(FUZZ_SECONDS),30)
@@ -117,4 +127,4 @@ clean:
 	$(MAKE) -C tests/fuzz clean
 
 .PHONY: all deps deps-build need-deps lib lessons benches monkey check check-only \
-        walkthrough fuzz bench man corolab.pc install uninstall clean
+        walkthrough fuzz bench man corolab.pc install uninstall clean compare exercise
