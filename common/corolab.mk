@@ -117,7 +117,10 @@ $(FLAGS_STAMP): ;
 %.o: %.S $(FLAGS_STAMP)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(DEP_FLAGS) -c -o $@ $<
 
--include $(wildcard $(COROLAB_DIR)/*.d *.d)
+# Only those whose source is still there: a .d names its own .c, and one
+# left from a deleted source would stop the build ("no rule to make").
+-include $(foreach d,$(wildcard $(COROLAB_DIR)/*.d *.d),\
+           $(if $(wildcard $(d:.d=.c) $(d:.d=.S)),$(d)))
 
 MONKEY_PARTS := $(addprefix $(COROLAB_DIR)/,monkey_core.o monkey_io.o monkey_fd.o \
                   monkey_poll.o monkey_sleep.o monkey_dns.o)
