@@ -27,7 +27,7 @@ long threads = 100, coroutines, messages = 10, size, idle, port = 8001;
 double duration, timeout_s = 5;
 const char *host = "127.0.0.1";
 bool quiet, interactive, local_server;
-static const char *stacks = "auto";
+static const char *stacks = "auto", *size_arg;
 
 /* Short options mean what they mean in the other lessons: -p and -q as
  * in 06, -t (--timeout) as in 05. */
@@ -36,7 +36,7 @@ static const cl_option options[] = {
     {"coroutines", 'c', CL_OPT_INT, &coroutines, "N", "N greenlets in one thread instead", 1, 1000000},
     {"messages", 'm', CL_OPT_INT, &messages, "M", "messages per connection (default 10)", 0, 1000000000},
     {"duration", 'd', CL_OPT_DOUBLE, &duration, "SECONDS", "send for this long instead of a count", 0.01, 86400},
-    {"size", 0, CL_OPT_INT, &size, "BYTES", "\"hello N\" padded with dots to this size", 1, 64 << 20},
+    {"size", 0, CL_OPT_STRING, &size_arg, "BYTES", "pad \"hello N\" with dots to this size (16K, 16M)", 0, 0},
     {"host", 'H', CL_OPT_STRING, &host, "HOST", "server address (default 127.0.0.1)", 0, 0},
     {"port", 'p', CL_OPT_INT, &port, "PORT", "server port (default 8001)", 1, 65535},
     {"timeout", 't', CL_OPT_DOUBLE, &timeout_s, "SECONDS", "for a connect, and per message (default 5)", 0.001, 3600},
@@ -63,6 +63,15 @@ void load_parse_args(int argc, char **argv)
     cl_parse_args(&prog, argc, argv);
     if (strcmp(stacks, "auto") && strcmp(stacks, "guarded") && strcmp(stacks, "shared"))
         cl_usage_err("--stacks wants guarded, shared or auto, not '%s'", stacks);
+    if (size_arg) {
+        size_t n = strlen(size_arg);
+        char unit = n ? size_arg[n - 1] : 0, num[32];
+        int shift = unit == 'K' || unit == 'k' ? 10 : unit == 'M' || unit == 'm' ? 20 : 0;
+        snprintf(num, sizeof num, "%.*s", (int)(shift ? n - 1 : n), size_arg);
+        if (!cl_parse_long(num, 1, (64L << 20) >> shift, &size))
+            cl_usage_err("--size wants bytes from 1 to 64M (K, M: KiB, MiB), not '%s'", size_arg);
+        size <<= shift;
+    }
 }
 
 enum greenlet_stack_kind load_stack_kind(void)
