@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "cosock.h"
 #include "hub.h"
+#include "repr.h"
 
 #include <fcntl.h>
 #include <netdb.h>
@@ -277,7 +278,9 @@ int interactive_client(void)
             free(c.reply);
             break;
         }
-        printf("Received b'%.*s'\n", (int)len, c.reply);
+        fputs("Received ", stdout); /* print('Received', repr(data)) */
+        cl_fputs_repr_bytes(stdout, c.reply, (size_t)len, 0);
+        putchar('\n');
         free(c.reply);
     }
     putchar('\n');
