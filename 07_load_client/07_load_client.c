@@ -73,7 +73,7 @@ static void *sock_conn_thread(void *arg)
     }
     thread_barrier(&all_done, &t_end);
     if (fd >= 0) {
-        check_no_extra(fd, c);
+        thread_finish(fd, c); /* nothing more may come */
         close(fd);
     }
     return NULL;
@@ -113,7 +113,7 @@ static void *sock_conn_greenlet(void *arg)
     }
     greenlet_barrier(done_event, &done_n, &t_end);
     if (fd >= 0) {
-        check_no_extra(fd, c);
+        greenlet_finish(fd, c);
         cosock_close(fd);
     }
     return NULL;

@@ -106,10 +106,32 @@ int greenlet_exchange(int fd, struct client *c, size_t len, enum greenlet_stack_
     return 0;
 }
 
-void check_no_extra(int fd, struct client *c)
+/* Say we are done (SHUT_WR) and read until the server closes its end: 06
+ * and any echo server close when they read our end of file. A server that
+ * does not is left after --timeout, with no error. */
+void thread_finish(int fd, struct client *c)
+{
+    struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = stop_fd, .events = POLLIN}};
+    double deadline = cl_now() + timeout_s;
+    char buf[64];
+    ssize_t n = 0;
+
+    shutdown(fd, SHUT_WR);
+    while (!c->failed && poll_until(p, 2, deadline) > 0 && !p[1].revents &&
+           ((n = recv(fd, buf, sizeof buf, 0)) > 0 || (n < 0 && errno == EAGAIN))) {
+        if (n > 0) {
+            client_extra(c, buf, (size_t)n);
+            return;
+        }
+    }
+}
+
+void greenlet_finish(int fd, struct client *c)
 {
     char buf[64];
-    ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-    if (n > 0 && !c->failed && !stop_signal)
+    ssize_t n;
+
+    cosock_shutdown(fd, SHUT_WR);
+    if (!c->failed && (n = cosock_recv(fd, buf, sizeof buf, timeout_s)) > 0)
         client_extra(c, buf, (size_t)n);
 }

@@ -30,9 +30,11 @@ struct client;
 int thread_exchange(int fd, struct client *c, size_t len);
 int greenlet_exchange(int fd, struct client *c, size_t len, enum greenlet_stack_kind stacks);
 
-/* After the last echo: any bytes already there are more than was sent,
- * and count as a mismatch. Never waits. */
-void check_no_extra(int fd, struct client *c);
+/* After the last echo: shut down our side (SHUT_WR) and read until the
+ * server closes its own (at most --timeout): bytes that come are more
+ * than was sent, and count as a mismatch. */
+void thread_finish(int fd, struct client *c);
+void greenlet_finish(int fd, struct client *c);
 
 /* poll() until `deadline` (cl_now() seconds), through EINTR. */
 int poll_until(struct pollfd *p, nfds_t n, double deadline);

@@ -149,6 +149,8 @@ void client_echoed(struct client *c, uint64_t count, size_t len, double seconds)
 
 void client_extra(struct client *c, const char *buf, size_t n)
 {
+    if (stop_signal || not_started)
+        return; /* the echo of a message the stop cut short */
     warn_bytes(c, "bytes after the last echo", buf, n);
     stat_add(&c->mismatched, 1);
 }
