@@ -147,6 +147,8 @@ static void run_greenlets(void)
 {
     hub_spawn_opts opts = {.stack_kind = stack_kind = load_stack_kind(), .name = "sock_conn"};
     long spawned = 0;
+    /* First, so that they get their stacks even if the clients run out. */
+    hub_task *watcher = spawn_stop_watcher(), *progress = spawn_progress();
 
     connected_event = hub_event_new();
     done_event = hub_event_new();
@@ -169,7 +171,6 @@ static void run_greenlets(void)
         for (long i = 0; i < spawned; i++)
             hub_kill(clients[i].task, 0);
     }
-    hub_task *watcher = spawn_stop_watcher(), *progress = spawn_progress();
     for (long i = 0; i < spawned; i++) {
         hub_join(clients[i].task, HUB_FOREVER);
         hub_task_free(clients[i].task);
