@@ -155,11 +155,14 @@ static void run_greenlets(void)
     if (!connected_event || !done_event)
         cl_fatal("out of memory");
     int spawn_err = 0;
-    for (; spawned < nclients; spawned++)
+    for (char name[32]; spawned < nclients; spawned++) {
+        snprintf(name, sizeof name, "sock_conn [%ld]", spawned + 1); /* copied by the hub */
+        opts.name = name;
         if (!(clients[spawned].task = hub_spawn_with(sock_conn_greenlet, &clients[spawned], &opts))) {
             spawn_err = errno;
             break;
         }
+    }
     /* Let each run up to its first wait: one that got no stack never starts. */
     hub_sleep(0);
     for (long i = 0; i < nclients; i++)
