@@ -89,7 +89,7 @@ done
 # Greenlets that get no stack (address space limited by ulimit -v) are
 # reported, and 07 exits 1 instead of waiting for them for ever.
 start_06 s06b --quiet
-if bash -c 'ulimit -v 100000 && exec "$0" --version' "$C07" >/dev/null 2>&1; then
+if (bash -c 'ulimit -v 100000 && exec "$0" --version' "$C07"; exit $?) >/dev/null 2>&1; then
     st=0
     (ulimit -v 100000; exec timeout 30 "$C07" --port "$port" --coroutines 2000 --stacks guarded \
         --messages 1 --quiet) >"$out/nostack.out" 2>"$out/nostack.err" || st=$?
