@@ -32,6 +32,7 @@
 #include "stats.h"
 
 #include "cli.h"
+#include "rlimit.h"
 #include "cosock.h"
 #include "hub.h"
 
