@@ -10,6 +10,7 @@
 #include "cosock.h"
 #include "hub.h"
 #include "repr.h"
+#include "rlimit.h"
 
 #include <fcntl.h>
 #include <netdb.h>
