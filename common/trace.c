@@ -21,6 +21,7 @@ static double t0;
 /* Threads are numbered T1, T2... in the order they first trace; the text
  * lines get a thread column once there is more than one. */
 static unsigned threads_seen;
+static unsigned session; /* trace files opened so far */
 static __thread unsigned thread_no;
 
 /* What the trace remembers of a greenlet between its switches, kept here
@@ -30,6 +31,7 @@ struct note {
     const greenlet *g;
     unsigned id;
     unsigned lane;       /* its lane in the trace file, 0 before it has one */
+    unsigned session;    /* ... in which file (tests open several) */
     double left;         /* when it last switched away */
     char why[WHY_LEN];   /* why it did ("sleep 1.000 s") */
     char woke[WHY_LEN];  /* what woke it since, or "" */
@@ -189,7 +191,8 @@ static unsigned lane_of(const greenlet *g, struct note *n)
 {
     if (!n && !(n = note_of(g, true)))
         return 0;
-    if (!n->lane) {
+    if (!n->lane || n->session != session) {
+        n->session = session;
         char name[32];
         n->lane = tf_lane_new(this_thread(), greenlet_name(g, name, sizeof name),
                               cl_trace_clock());
@@ -267,7 +270,7 @@ static void on_switch(greenlet *from, greenlet *to)
 
 static void trace_close(void)
 {
-    tf_close(cl_trace_clock());
+    cl_trace_file_close();
 }
 
 static void start_clock(void)
@@ -291,13 +294,26 @@ void cl_trace_enable(bool on)
 const char *cl_trace_file(const char *path)
 {
     static char err[4200];
-    if (!tf_open(path, err, sizeof err))
-        return err;
+    static bool at_exit;
     start_clock();
-    atexit(trace_close);
+    if (!tf_open(path, cl_trace_clock(), err, sizeof err))
+        return err;
+    session++;
+    if (!at_exit)
+        atexit(trace_close);
+    at_exit = true;
     cl_trace_on = true;
     greenlet_set_switch_hook(on_switch);
     return NULL;
+}
+
+void cl_trace_file_close(void)
+{
+    if (!tf_on)
+        return;
+    tf_close(cl_trace_clock());
+    cl_trace_on = text_on;
+    greenlet_set_switch_hook(cl_trace_on ? on_switch : NULL);
 }
 
 void cl_trace_phase(const char *name)

@@ -48,6 +48,9 @@ void cl_trace_from_env(void);
  * or why it cannot (an unknown extension, a file that cannot be made). */
 const char *cl_trace_file(const char *path);
 
+/* Finish and close the trace file now (done at exit otherwise). */
+void cl_trace_file_close(void);
+
 /* A named part of the run begins ("Synchronous", "Patched"): a line in
  * the text trace, a band across the picture. */
 void cl_trace_phase(const char *name);

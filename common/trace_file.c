@@ -23,6 +23,10 @@ static enum format format;
 static int fd = -1;
 static pid_t owner;            /* a forked child writes nothing */
 static char path_copy[4096];
+/* Times are kept from when the file was opened (the picture's 0 s); the
+ * JSON's are the text trace's, since tracing began: TS() adds it back. */
+static double origin;
+#define TS(t) (((t) + origin) * 1e6)
 
 /* ---- output: our own buffer, so a forked child never flushes ours ---- */
 
@@ -140,7 +144,7 @@ static void json_slice(double t, unsigned thread, unsigned lane, const char *lef
     json_event("{\"ph\":\"X\",\"name\":\"running\",\"cat\":\"run\",\"pid\":%u,"
                "\"tid\":%u,\"ts\":%.3f,\"dur\":%.3f,\"args\":{\"in\":\"%s\","
                "\"out\":\"%s\"}}",
-               thread, lane, run_since * 1e6, (t - run_since) * 1e6,
+               thread, lane, TS(run_since), (t - run_since) * 1e6,
                quote(run_why, a, sizeof a, false), quote(left, b, sizeof b, false));
 }
 
@@ -149,7 +153,7 @@ static void json_slice(double t, unsigned thread, unsigned lane, const char *lef
 struct seg {
     double t;         /* from when */
     unsigned char state;
-    char *label;      /* why, or NULL */
+    char label[47];   /* why, cut to fit (no malloc per change) */
 };
 
 struct lane {
@@ -178,8 +182,6 @@ static size_t nphases;
 
 static void lane_clear(struct lane *l)
 {
-    for (size_t i = 0; i < l->n; i++)
-        free(l->segs[i].label);
     free(l->segs);
     memset(l, 0, sizeof *l);
 }
@@ -206,10 +208,8 @@ static void lane_compact(struct lane *l)
     l->min_dt = span / 2048;
     for (i = 1; i < l->n; i++) {
         double end = i + 1 < l->n ? l->segs[i + 1].t : l->segs[i].t;
-        if (end - l->segs[i].t < l->min_dt && i + 1 < l->n) {
-            free(l->segs[i].label);
+        if (end - l->segs[i].t < l->min_dt && i + 1 < l->n)
             continue;
-        }
         l->segs[o++] = l->segs[i];
     }
     l->n = o;
@@ -218,14 +218,12 @@ static void lane_compact(struct lane *l)
 static void seg_add(struct lane *l, double t, enum tf_state s, const char *label)
 {
     struct seg *last = l->n ? &l->segs[l->n - 1] : NULL;
-    char *copy;
     if (last && last->state == TF_DONE)
         return;
     if (last && l->n > 1 && t - last->t < l->min_dt) {
         /* too short to see at this lane's scale: the new state wins */
-        free(last->label);
         last->state = (unsigned char)s;
-        last->label = label && *label ? strdup(label) : NULL;
+        snprintf(last->label, sizeof last->label, "%s", label);
         return;
     }
     if (l->n == l->cap) {
@@ -242,13 +240,15 @@ static void seg_add(struct lane *l, double t, enum tf_state s, const char *label
             l->cap = cap;
         }
     }
-    copy = label && *label ? strdup(label) : NULL;
-    l->segs[l->n++] = (struct seg){t, (unsigned char)s, copy};
+    last = &l->segs[l->n++];
+    last->t = t;
+    last->state = (unsigned char)s;
+    snprintf(last->label, sizeof last->label, "%s", label);
 }
 
 /* ---- the entry points ---- */
 
-bool tf_open(const char *path, char *err, size_t errlen)
+bool tf_open(const char *path, double t, char *err, size_t errlen)
 {
     const char *dot = strrchr(path, '.');
     if (tf_on) {
@@ -273,6 +273,7 @@ bool tf_open(const char *path, char *err, size_t errlen)
     }
     snprintf(path_copy, sizeof path_copy, "%s", path);
     owner = getpid();
+    origin = t;
     if (format == JSON)
         oputs("{\"displayTimeUnit\":\"ms\",\"traceEvents\":[");
     tf_on = true;
@@ -297,16 +298,15 @@ unsigned tf_lane_new(unsigned thread, const char *name, double t)
     unsigned no;
     char q[80];
     pthread_mutex_lock(&lock);
+    t -= origin;
     no = ++lanes_total;
-    if (thread_first < 0)
-        thread_first = t;
+    if (thread_first < 0) /* the first thread ran since the trace began */
+        thread_first = thread == 1 ? 0 : t;
     thread_seen(thread);
     if (format == JSON) {
         json_event("{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%u,\"tid\":%u,"
                    "\"args\":{\"name\":\"%s\"}}", thread, no,
                    quote(name, q, sizeof q, false));
-        json_event("{\"ph\":\"M\",\"name\":\"thread_sort_index\",\"pid\":%u,"
-                   "\"tid\":%u,\"args\":{\"sort_index\":%u}}", thread, no, no);
     } else {
         struct lane *l = no <= TF_LANES_FIRST ? &first_lanes[no - 1]
                                               : &last_lanes[no % TF_LANES_LAST];
@@ -325,6 +325,7 @@ void tf_switch(double t, unsigned thread, unsigned from, enum tf_state left,
     static const char *const kind[TF_NSTATES] = {
         [TF_RUN] = "switch", [TF_READY] = "switch", [TF_TIMER] = "wait",
         [TF_FD] = "wait", [TF_WAIT] = "wait", [TF_DONE] = "end"};
+    t -= origin;
     pthread_mutex_lock(&lock);
     if (t > t_last)
         t_last = t;
@@ -336,19 +337,19 @@ void tf_switch(double t, unsigned thread, unsigned from, enum tf_state left,
             snprintf(run_why, sizeof run_why, "traced from here");
         }
         json_slice(t, thread, from, left_why);
-        json_event("{\"ph\":\"i\",\"s\":\"t\",\"name\":\"%s\",\"cat\":\"switch\","
+        json_event("{\"ph\":\"i\",\"name\":\"%s\","
                    "\"pid\":%u,\"tid\":%u,\"ts\":%.3f,\"args\":{\"reason\":\"%s\"}}",
-                   kind[left], thread, from, t * 1e6,
+                   kind[left], thread, from, TS(t),
                    quote(left_why, a, sizeof a, false));
         if (strncmp(in_why, "woke", 4) == 0)
-            json_event("{\"ph\":\"i\",\"s\":\"t\",\"name\":\"wake\",\"cat\":\"switch\","
+            json_event("{\"ph\":\"i\",\"name\":\"wake\","
                        "\"pid\":%u,\"tid\":%u,\"ts\":%.3f,\"args\":{\"reason\":\"%s\"}}",
-                       thread, to, t * 1e6, quote(in_why, b, sizeof b, false));
-        json_event("{\"ph\":\"s\",\"name\":\"switch\",\"cat\":\"flow\",\"id\":%lu,"
-                   "\"pid\":%u,\"tid\":%u,\"ts\":%.3f}", id, thread, from, t * 1e6);
-        json_event("{\"ph\":\"f\",\"bp\":\"e\",\"name\":\"switch\",\"cat\":\"flow\","
+                       thread, to, TS(t), quote(in_why, b, sizeof b, false));
+        json_event("{\"ph\":\"s\",\"name\":\"switch\",\"id\":%lu,"
+                   "\"pid\":%u,\"tid\":%u,\"ts\":%.3f}", id, thread, from, TS(t));
+        json_event("{\"ph\":\"f\",\"bp\":\"e\",\"name\":\"switch\","
                    "\"id\":%lu,\"pid\":%u,\"tid\":%u,\"ts\":%.3f}", id, thread, to,
-                   t * 1e6);
+                   TS(t));
         run_since = t;
         run_lane = to;
         run_thread = thread;
@@ -373,10 +374,11 @@ void tf_instant(double t, unsigned thread, unsigned lane, const char *what)
     char q[300];
     if (format != JSON)
         return;
+    t -= origin;
     pthread_mutex_lock(&lock);
-    json_event("{\"ph\":\"i\",\"s\":\"t\",\"name\":\"%.*s\",\"cat\":\"event\","
+    json_event("{\"ph\":\"i\",\"name\":\"%.*s\","
                "\"pid\":%u,\"tid\":%u,\"ts\":%.3f,\"args\":{\"reason\":\"%s\"}}",
-               (int)strcspn(what, " \"\\"), what, thread, lane, t * 1e6,
+               (int)strcspn(what, " \"\\"), what, thread, lane, TS(t),
                quote(what, q, sizeof q, false));
     pthread_mutex_unlock(&lock);
 }
@@ -384,11 +386,12 @@ void tf_instant(double t, unsigned thread, unsigned lane, const char *what)
 void tf_phase(double t, const char *name)
 {
     char q[100];
+    t -= origin;
     pthread_mutex_lock(&lock);
     if (format == JSON) {
         json_event("{\"ph\":\"i\",\"s\":\"g\",\"name\":\"%s\",\"cat\":\"phase\","
                    "\"pid\":1,\"tid\":1,\"ts\":%.3f}",
-                   quote(name, q, sizeof q, false), t * 1e6);
+                   quote(name, q, sizeof q, false), TS(t));
     } else if (nphases < sizeof phases / sizeof *phases) {
         phases[nphases].t = t;
         snprintf(phases[nphases].name, sizeof phases[nphases].name, "%s", name);
@@ -419,7 +422,7 @@ static void time_label(double t, double step, char *buf, size_t len)
     if (step >= 0.5)
         snprintf(buf, len, "%g s", t);
     else if (step >= 0.0005)
-        snprintf(buf, len, "%g ms", round(t * 1e6) / 1e3);
+        snprintf(buf, len, "%g ms", round(TS(t)) / 1e3);
     else
         snprintf(buf, len, "%g \xc2\xb5s", round(t * 1e9) / 1e3);
 }
@@ -436,8 +439,11 @@ static void short_label(const char *why, char *out, size_t len)
     out[n] = '\0';
 }
 
+/* A lane: its name (unless `run` is 0: a lane named like the one above,
+ * when lanes are too thin for a name each; run > 1 counts the lanes of
+ * that name from here), then its stretches. */
 static void draw_lane(const struct lane *l, double y, double lane_h, double x0,
-                      double scale, double t_end, int font)
+                      double scale, double t_end, int font, unsigned run)
 {
     double bar_h = lane_h > 8 ? lane_h - 4 : lane_h - 1;
     char name[100], q[400], shortq[100], lbl[100];
@@ -445,14 +451,18 @@ static void draw_lane(const struct lane *l, double y, double lane_h, double x0,
 
     quote(l->name, name, sizeof name, true);
     oprintf("<g class=\"lane\" data-lane=\"%u\" data-thread=\"%u\">\n", l->no, l->thread);
-    if (threads_max > 1)
+    if (run) {
+        char thread[16] = "", count[32] = "";
+        if (threads_max > 1)
+            snprintf(thread, sizeof thread, "T%u ", l->thread);
+        if (run > 1)
+            snprintf(count, sizeof count, " (%u lanes)", run);
         oprintf("<text class=\"lane-name\" x=\"%.1f\" y=\"%.1f\" font-size=\"%d\" "
-                "text-anchor=\"end\">T%u %s</text>\n", x0 - 6,
-                y + lane_h / 2 + font * 0.35, font, l->thread, name);
-    else
-        oprintf("<text class=\"lane-name\" x=\"%.1f\" y=\"%.1f\" font-size=\"%d\" "
-                "text-anchor=\"end\">%s</text>\n", x0 - 6,
-                y + lane_h / 2 + font * 0.35, font, name);
+                "text-anchor=\"end\">%s%s%s</text>\n", x0 - 6,
+                run > 1 ? y + font : y + lane_h / 2 + font * 0.35,
+                run == 1 && lane_h < 8 ? (int)lane_h + 1 : font, thread,
+                name, count);
+    }
     /* Two passes, running last: a slice of a few microseconds is drawn
      * at least 0.6 px wide and must not be hidden by the wait after it. */
     for (int pass = 0; pass < 2; pass++)
@@ -493,13 +503,13 @@ static void draw_lane(const struct lane *l, double y, double lane_h, double x0,
                 w = 0.6;
             else if (w > 4)
                 w -= 0.8; /* a seam between two waits in a row */
-            quote(s->label ? s->label : "", q, sizeof q, true);
+            quote(s->label, q, sizeof q, true);
             oprintf("<rect class=\"%s\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" "
                     "height=\"%.2f\" fill=\"%s\"><title>%s %s %.6f s to %.6f s: %s"
                     "</title></rect>\n", state_class[st], x,
                     y + (lane_h - bar_h) / 2, w, bar_h, state_colour[st],
                     name, state_legend[st], a, b, q);
-            short_label(s->label ? s->label : "", lbl, sizeof lbl);
+            short_label(s->label, lbl, sizeof lbl);
             if (lane_h >= 14 && *lbl && strcmp(lbl, "switch") != 0 &&
                 w > strlen(lbl) * (font - 1) * 0.55 + 5)
                 oprintf("<text class=\"why\" x=\"%.2f\" y=\"%.2f\" font-size=\"%d\" "
@@ -512,6 +522,15 @@ static void draw_lane(const struct lane *l, double y, double lane_h, double x0,
     oputs("</g>\n");
 }
 
+static int by_thread(const void *a, const void *b)
+{
+    const struct lane *x = *(const struct lane *const *)a;
+    const struct lane *y = *(const struct lane *const *)b;
+    if (x->thread != y->thread)
+        return x->thread < y->thread ? -1 : 1;
+    return x->no < y->no ? -1 : x->no > y->no;
+}
+
 static void draw(double t_end)
 {
     const double width = 1200, x0 = 190, x1 = width - 30;
@@ -521,6 +540,7 @@ static void draw(double t_end)
     double lane_h, top, height, scale, step, t;
     int font;
     char q[200];
+    bool has_hub = false;
 
     for (i = 0; i < TF_LANES_FIRST && i < lanes_total; i++)
         drawn[n++] = &first_lanes[i];
@@ -537,12 +557,16 @@ static void draw(double t_end)
             if (lane_get(no))
                 drawn[n++] = lane_get(no);
     }
+    for (i = 0; i < n; i++)
+        has_hub |= strcmp(drawn[i]->name, "hub") == 0;
+    if (!hidden) /* all drawn: each thread's lanes together */
+        qsort(drawn, n, sizeof *drawn, by_thread);
     if (t_end <= 0)
         t_end = 1e-6;
     {
         size_t rows = n + (hidden ? 1 : 0);
-        lane_h = rows <= 8 ? 34 : rows <= 24 ? 22 : rows <= 60 ? 12 : 7;
-        font = lane_h >= 22 ? 13 : lane_h >= 12 ? 10 : 7;
+        lane_h = rows <= 8 ? 34 : rows <= 24 ? 22 : rows <= 60 ? 12 : rows <= 130 ? 7 : 5;
+        font = lane_h >= 22 ? 13 : lane_h >= 12 ? 10 : 9;
         top = 56 + (nphases ? 18 : 0);
         height = top + (double)rows * lane_h + 34 + 30 * 2;
     }
@@ -564,10 +588,10 @@ static void draw(double t_end)
             "font-weight=\"bold\">%s: who runs when</text>\n",
             quote(program_invocation_short_name, q, sizeof q, true));
     oprintf("<text x=\"12\" y=\"44\" font-size=\"12\" fill=\"#444\">%u greenlet%s "
-            "(the hub and main included)%s, %.6f s; the hub is running while it "
-            "waits in its event loop</text>\n", lanes_total,
+            "(main included)%s, %.6f s%s</text>\n", lanes_total,
             lanes_total == 1 ? "" : "s",
-            threads_max > 1 ? ", lanes named by thread (T1, T2...)" : "", t_end);
+            threads_max > 1 ? ", lanes named by thread (T1, T2...)" : "", t_end,
+            has_hub ? "; the hub runs while it waits in its event loop" : "");
 
     /* phases, as bands behind the lanes */
     for (i = 0; i < nphases; i++) {
@@ -597,6 +621,7 @@ static void draw(double t_end)
 
     {
         double y = top;
+        unsigned run;
         for (i = 0; i < n; i++) {
             if (i == gap_at) {
                 oprintf("<text class=\"gap\" x=\"%.1f\" y=\"%.1f\" font-size=\"%d\" "
@@ -609,7 +634,19 @@ static void draw(double t_end)
             if (i && drawn[i]->thread != drawn[i - 1]->thread)
                 oprintf("<line x1=\"10\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" "
                         "stroke=\"#888\" stroke-width=\"0.6\"/>\n", y, x1, y);
-            draw_lane(drawn[i], y, lane_h, x0, scale, t_end, font);
+            if (lane_h >= 12) {
+                run = 1; /* room for every name */
+            } else if (i && drawn[i]->thread == drawn[i - 1]->thread &&
+                       strcmp(drawn[i]->name, drawn[i - 1]->name) == 0 && i != gap_at) {
+                run = 0;
+            } else {
+                for (run = 1; i + run < n && i + run != gap_at &&
+                              drawn[i + run]->thread == drawn[i]->thread &&
+                              strcmp(drawn[i + run]->name, drawn[i]->name) == 0;
+                     run++)
+                    ;
+            }
+            draw_lane(drawn[i], y, lane_h, x0, scale, t_end, font, run);
             y += lane_h;
         }
     }
@@ -641,6 +678,7 @@ void tf_close(double t)
         pthread_mutex_unlock(&lock);
         return;
     }
+    t -= origin;
     if (t < t_last)
         t = t_last;
     if (format == JSON) {
@@ -652,5 +690,18 @@ void tf_close(double t)
     oflush();
     close(fd);
     fd = -1;
+    /* ready for another file (the tests open several) */
+    for (size_t i = 0; i < TF_LANES_FIRST; i++)
+        lane_clear(&first_lanes[i]);
+    for (size_t i = 0; i < TF_LANES_LAST; i++)
+        lane_clear(&last_lanes[i]);
+    lanes_total = threads_max = 0;
+    nphases = 0;
+    t_last = 0;
+    json_first = true;
+    flow_id = 0;
+    write_failed = false;
+    run_since = thread_first = -1;
+    run_lane = run_thread = 0;
     pthread_mutex_unlock(&lock);
 }

@@ -12,6 +12,7 @@
  *   .html  the same picture inside a page.
  * Lanes are greenlets, numbered from 1 in the order the trace first meets
  * them, across all threads; a thread is a group of lanes (T1, T2...).
+ * Times t are the text trace's (cl_trace_clock).
  */
 #ifndef CL_TRACE_FILE_H
 #define CL_TRACE_FILE_H
@@ -19,8 +20,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define TF_LANES_FIRST 64
-#define TF_LANES_LAST 64
+#define TF_LANES_FIRST 128
+#define TF_LANES_LAST 128
 
 /* What a lane is doing from a switch on, as the picture colours it. */
 enum tf_state {
@@ -35,9 +36,9 @@ enum tf_state {
 
 extern bool tf_on;
 
-/* Open PATH for writing (the format from its extension). On failure
- * returns false with a reason in err. The file is written at exit. */
-bool tf_open(const char *path, char *err, size_t errlen);
+/* Open PATH for writing (the format from its extension) at trace time t.
+ * On failure returns false with a reason in err. */
+bool tf_open(const char *path, double t, char *err, size_t errlen);
 
 /* A new lane, for a greenlet named name on thread `thread`. */
 unsigned tf_lane_new(unsigned thread, const char *name, double t);
