@@ -30,6 +30,7 @@
 #include "http.h"
 #include "hub.h"
 #include "monkey.h"
+#include "trace.h" /* cl_trace_phase */
 
 #include <event2/event.h>
 #include <event2/http.h>
@@ -451,6 +452,7 @@ int main(int argc, char **argv)
         fs[i].url = serving ? own[i] : argv[first + i];
 
     printf("%sPatched: monkey_patch_all(), one greenlet per URL\n", serving ? "\n" : "");
+    cl_trace_phase("Patched");
     monkey_patch_all();
     patched_s = fetch_all(fs, n);
     monkey_unpatch_all();
@@ -460,6 +462,7 @@ int main(int argc, char **argv)
 
     if (!no_compare) {
         printf("\nUnpatched: the same greenlets; read() blocks the whole thread\n");
+        cl_trace_phase("Unpatched");
         unpatched_s = fetch_all(fs, n);
         for (int i = 0; i < n; i++)
             failed += !fs[i].ok;

@@ -449,7 +449,17 @@ static void draw_lane(const struct lane *l, double y, double lane_h, double x0,
     char name[100], q[400], shortq[100], lbl[100];
     size_t i;
 
-    quote(l->name, name, sizeof name, true);
+    {
+        /* A long name (05's are URLs) keeps its end, which tells them
+         * apart, within the margin. */
+        size_t fit = (size_t)(x0 - 40) / (size_t)(font * 0.6 + 0.5), len = strlen(l->name);
+        char cut[64];
+        if (len > fit && fit > 4)
+            snprintf(cut, sizeof cut, "\xe2\x80\xa6%s", l->name + len - (fit - 1));
+        else
+            snprintf(cut, sizeof cut, "%s", l->name);
+        quote(cut, name, sizeof name, true);
+    }
     oprintf("<g class=\"lane\" data-lane=\"%u\" data-thread=\"%u\">\n", l->no, l->thread);
     if (run) {
         char thread[16] = "", count[32] = "";
