@@ -422,7 +422,7 @@ static void time_label(double t, double step, char *buf, size_t len)
     if (step >= 0.5)
         snprintf(buf, len, "%g s", t);
     else if (step >= 0.0005)
-        snprintf(buf, len, "%g ms", round(TS(t)) / 1e3);
+        snprintf(buf, len, "%g ms", round(t * 1e6) / 1e3);
     else
         snprintf(buf, len, "%g \xc2\xb5s", round(t * 1e9) / 1e3);
 }
