@@ -295,6 +295,7 @@ const char *cl_trace_file(const char *path)
 {
     static char err[4200];
     static bool at_exit;
+    tf_abandon(); /* one file: the last one asked for */
     start_clock();
     if (!tf_open(path, cl_trace_clock(), err, sizeof err))
         return err;

@@ -45,7 +45,9 @@ void cl_trace_enable(bool on);
 void cl_trace_from_env(void);
 
 /* Write the trace to path as well (.json, .svg or .html). Returns NULL,
- * or why it cannot (an unknown extension, a file that cannot be made). */
+ * or why it cannot (an unknown extension, a file that cannot be made).
+ * One file at a time: one opened before (COROLAB_TRACE_FILE's, before
+ * the command line's --trace-file) is removed unwritten. */
 const char *cl_trace_file(const char *path);
 
 /* Finish and close the trace file now (done at exit otherwise). */

@@ -251,10 +251,6 @@ static void seg_add(struct lane *l, double t, enum tf_state s, const char *label
 bool tf_open(const char *path, double t, char *err, size_t errlen)
 {
     const char *dot = strrchr(path, '.');
-    if (tf_on) {
-        snprintf(err, errlen, "a trace file is already open");
-        return false;
-    }
     if (dot && strcmp(dot, ".json") == 0)
         format = JSON;
     else if (dot && strcmp(dot, ".svg") == 0)
@@ -678,6 +674,23 @@ static void draw(double t_end)
         oputs("</body></html>\n");
 }
 
+/* Forget the open file: remove it, reset. Called with the lock held. */
+static void reset(void);
+
+void tf_abandon(void)
+{
+    if (!tf_on)
+        return;
+    pthread_mutex_lock(&lock);
+    tf_on = false;
+    olen = 0;
+    close(fd);
+    fd = -1;
+    unlink(path_copy);
+    reset();
+    pthread_mutex_unlock(&lock);
+}
+
 void tf_close(double t)
 {
     if (!tf_on)
@@ -700,6 +713,12 @@ void tf_close(double t)
     oflush();
     close(fd);
     fd = -1;
+    reset();
+    pthread_mutex_unlock(&lock);
+}
+
+static void reset(void)
+{
     /* ready for another file (the tests open several) */
     for (size_t i = 0; i < TF_LANES_FIRST; i++)
         lane_clear(&first_lanes[i]);
@@ -713,5 +732,4 @@ void tf_close(double t)
     write_failed = false;
     run_since = thread_first = -1;
     run_lane = run_thread = 0;
-    pthread_mutex_unlock(&lock);
 }

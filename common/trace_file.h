@@ -55,7 +55,11 @@ void tf_instant(double t, unsigned thread, unsigned lane, const char *what);
 /* A named part of the run starts at t, until the next one. */
 void tf_phase(double t, const char *name);
 
-/* Finish and close the file (also done at exit). */
+/* Finish and close the file. */
 void tf_close(double t);
+
+/* Close and remove the file, unwritten (--trace-file overrides
+ * COROLAB_TRACE_FILE). */
+void tf_abandon(void);
 
 #endif

@@ -13,7 +13,8 @@
 # both runs on one axis: an asynchronous task's bar is about a ninth of
 # the synchronous phase; so is its text --timeline. 05's picture names its
 # patched and unpatched runs. Stdout stays the transcript; a bad file name
-# is refused with exit 2 and a reason.
+# is refused with exit 2 and a reason; --trace-file overrides
+# COROLAB_TRACE_FILE.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 l3=03_gevent_sleep l4=04_sync_vs_async l5=05_io_autoswitch
@@ -177,6 +178,12 @@ check "04 --tasks 20000 --trace-file x.svg: exit status 0" $?
 check "04 with 20000 tasks: 256 lanes drawn, the rest counted" \
     "$(grep -q '19746 more greenlets not drawn (lanes 129 to 19874)' "$out/04many.svg" &&
        [ "$(grep -c '<g class="lane"' "$out/04many.svg")" = 256 ]; echo $?)"
+
+# --- the command line wins over the environment ---
+(cd "$l3" && COROLAB_TRACE_FILE="$out/env.svg" timeout 60 "./$l3" --trace-file "$out/arg.json") \
+    </dev/null >/dev/null 2>&1
+check "COROLAB_TRACE_FILE and --trace-file: only --trace-file's file is written" \
+    "$([ -s "$out/arg.json" ] && [ ! -e "$out/env.svg" ]; echo $?)"
 
 # --- bad names ---
 (cd "$l3" && timeout 60 "./$l3" --trace-file "$out/x.txt") </dev/null >"$out/bad.stdout" 2>"$out/bad.stderr"
