@@ -466,7 +466,7 @@ static void draw_lane(const struct lane *l, double y, double lane_h, double x0,
         oprintf("<text class=\"lane-name\" x=\"%.1f\" y=\"%.1f\" font-size=\"%d\" "
                 "text-anchor=\"end\">%s%s%s</text>\n", x0 - 6,
                 run > 1 ? y + font : y + lane_h / 2 + font * 0.35,
-                run == 1 && lane_h < 8 ? (int)lane_h + 1 : font, thread,
+                run == 1 && lane_h < 8 ? 7 : font, thread,
                 name, count);
     }
     /* Two passes, running last: a slice of a few microseconds is drawn
@@ -651,6 +651,10 @@ static void draw(double t_end)
                               strcmp(drawn[i + run]->name, drawn[i]->name) == 0;
                      run++)
                     ;
+                /* too thin for every name: every fourth, and the ends */
+                if (run == 1 && i % 4 && i + 1 != n && i + 1 != gap_at &&
+                    strcmp(drawn[i]->name, "main") && strcmp(drawn[i]->name, "hub"))
+                    run = 0;
             }
             draw_lane(drawn[i], y, lane_h, x0, scale, t_end, font, run);
             y += lane_h;
