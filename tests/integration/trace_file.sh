@@ -12,7 +12,9 @@
 # twice as long as func2's 1 s one (a real time axis). 04's picture puts
 # both runs on one axis: an asynchronous task's bar is about a ninth of
 # the synchronous phase; so is its text --timeline. 05's picture names its
-# patched and unpatched runs. Stdout stays the transcript; a bad file name
+# patched and unpatched runs. 07's two threads get a thread column in the
+# text and a process track each in the JSON, on one clock. Stdout stays the
+# transcript; a bad file name
 # is refused with exit 2 and a reason; --trace-file overrides
 # COROLAB_TRACE_FILE.
 set -u
@@ -169,6 +171,33 @@ if [ -x "$l5/$l5" ]; then
     check "05.svg: the patched and unpatched runs on one axis, waits on fds drawn" \
         "$(grep -q 'data-name="Patched"' "$out/05.svg" && grep -q 'data-name="Unpatched"' "$out/05.svg" &&
            grep -q 'class="fd"' "$out/05.svg"; echo $?)"
+fi
+
+# --- 07: two threads, a thread column, one clock ---
+l7=07_load_client
+if [ -x "$l7/$l7" ]; then
+    (cd "$l7" && timeout 60 "./$l7" --local-server --coroutines 3 --messages 2 -q --trace \
+        --trace-file "$out/07.json") </dev/null >"$out/07.stdout" 2>"$out/07.stderr"
+    check "07 --local-server --coroutines 3 --trace --trace-file x.json: exit status 0" $?
+    # after the header that adds it, every trace line has T1 or T2
+    awk '/^ +seconds +thread/ {on = 1; next}
+         on && /^ +[0-9]+\.[0-9]+  / { if ($2 !~ /^T[12]$/) bad = 1; seen[$2] = 1 }
+         END { exit !(on && !bad && ("T1" in seen) && ("T2" in seen)) }' "$out/07.stderr"
+    check "07: the text trace gets a thread column (T1, T2) once the second thread traces" $?
+    perl -MJSON::PP -e '
+        local $/; my $j = decode_json(<>); my (%first, %last, %name);
+        for (@{$j->{traceEvents}}) {
+            $name{$_->{pid}} = $_->{args}{name} if $_->{ph} eq "M" && $_->{name} eq "process_name";
+            next unless defined $_->{ts};
+            $first{$_->{pid}} //= $_->{ts}; $last{$_->{pid}} = $_->{ts};
+        }
+        my @p = sort keys %name;
+        print "threads: ", join(", ", map { "$name{$_}: $first{$_} to $last{$_} us" } @p), "
+";
+        # one clock: each thread starts before the other ends
+        exit !(@p == 2 && $first{1} < $last{2} && $first{2} < $last{1});
+    ' "$out/07.json"
+    check "07: the JSON has a track group per thread, on one clock" $?
 fi
 
 # --- many greenlets: the first and last lanes, and a count ---
