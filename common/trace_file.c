@@ -127,18 +127,13 @@ static __thread char run_why[128];
 static __thread unsigned run_lane, run_thread;
 static __thread double thread_first = -1; /* when the trace met this thread */
 
-static void json_event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void json_event(const char *fmt, ...)
-{
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    oputs(json_first ? "\n" : ",\n");
-    json_first = false;
-    oputs(line);
-}
+/* One event: a line of the traceEvents array. */
+#define json_event(...)                        \
+    do {                                       \
+        oputs(json_first ? "\n" : ",\n");      \
+        json_first = false;                    \
+        oprintf(__VA_ARGS__);                  \
+    } while (0)
 
 static void json_slice(double t, unsigned thread, unsigned lane, const char *left)
 {
