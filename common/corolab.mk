@@ -57,7 +57,8 @@ ALL_LDFLAGS := $(SAN_FLAGS) $(LDFLAGS)
 # The core, layer by layer (see common/README.md). monkey.c is not here: it
 # defines read(), write() and friends, and must only be linked on purpose.
 LIB_SRCS := $(addprefix $(COROLAB_DIR)/,clock.c cli.c switch.c stack.c greenlet.c \
-              generator.c trace.c trace_file.c hub.c http.c cosock.c)
+              generator.c trace.c trace_file.c hub.c timer.c backend_libevent.c \
+              sync.c pool.c http.c cosock.c repr.c)
 LIB_OBJS := $(LIB_SRCS:.c=.o) $(SWITCH_SRC:.S=.o)
 LIB_HDRS := $(wildcard $(COROLAB_DIR)/*.h)
 LIBCOROLAB := $(COROLAB_DIR)/libcorolab.a

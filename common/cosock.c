@@ -9,8 +9,41 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <unistd.h>
+
+/* Fairness. A greenlet whose peer always has data waiting (and always
+ * reads what it is sent) finds every recv and send succeed at once, so it
+ * never waits and never lets the hub run anyone else: one client streaming
+ * at full speed would starve every other. So after FAIR_CALLS calls in a
+ * row that moved data without waiting, the greenlet yields (hub_sleep(0),
+ * which also lets the hub poll for I/O), as gevent's hub and Go's
+ * scheduler preempt a runner in their own ways. An ordinary echo waits
+ * every message or two and never pays for this. */
+enum { FAIR_CALLS = 32 };
+
+static __thread struct {
+    const greenlet *who; /* the greenlet of the run counted */
+    unsigned calls;      /* its calls in a row that did not wait */
+} streak;
+
+static void moved_without_waiting(void)
+{
+    const greenlet *me = greenlet_current();
+    if (streak.who != me) {
+        streak.who = me;
+        streak.calls = 0;
+    }
+    if (++streak.calls >= FAIR_CALLS) {
+        int saved = errno;
+        streak.calls = 0;
+        /* Its data is moved already: a kill (ECANCELED) is seen by the
+         * next call that waits, or by hub_killed(). */
+        hub_sleep(0);
+        errno = saved;
+    }
+}
 
 /* Wait for fd after an EAGAIN. A call may wait several times (a wake-up
  * can be spurious, sendall sends in pieces): the timeout is for the whole
@@ -19,6 +52,7 @@
 static int wait_fd(int fd, short what, double timeout, double *deadline)
 {
     double left = timeout;
+    streak.calls = 0; /* it waits: the others get their turn */
     if (timeout > 0) {
         if (*deadline == 0) {
             *deadline = cl_now() + timeout;
@@ -63,7 +97,7 @@ static struct addrinfo *resolve(const char *host, int port, int flags)
     return res;
 }
 
-int cosock_listen(const char *host, int port, int backlog)
+static int listen_on(const char *host, int port, int backlog, bool shared)
 {
     struct addrinfo *res = resolve(host, port, AI_PASSIVE), *ai;
     int fd = -1, err = EADDRNOTAVAIL, one = 1;
@@ -78,6 +112,8 @@ int cosock_listen(const char *host, int port, int backlog)
             continue;
         }
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (shared)
+            setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
         if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
             listen(fd, backlog > 0 ? backlog : SOMAXCONN) == 0)
             break;
@@ -89,6 +125,16 @@ int cosock_listen(const char *host, int port, int backlog)
     if (fd < 0)
         errno = err;
     return fd;
+}
+
+int cosock_listen(const char *host, int port, int backlog)
+{
+    return listen_on(host, port, backlog, false);
+}
+
+int cosock_listen_shared(const char *host, int port, int backlog)
+{
+    return listen_on(host, port, backlog, true);
 }
 
 int cosock_accept(int lfd, cosock_addr *addr, double timeout)
@@ -176,6 +222,8 @@ static ssize_t recv_some(int fd, void *buf, size_t len, double timeout, double *
     ssize_t n;
     while ((n = recv(fd, buf, len, 0)) < 0 && retry(fd, HUB_READ, timeout, deadline) == 0)
         ;
+    if (n > 0)
+        moved_without_waiting();
     return n;
 }
 
@@ -186,6 +234,8 @@ static ssize_t send_some(int fd, const void *buf, size_t len, double timeout,
     while ((n = send(fd, buf, len, MSG_NOSIGNAL)) < 0 &&
            retry(fd, HUB_WRITE, timeout, deadline) == 0)
         ;
+    if (n > 0)
+        moved_without_waiting();
     return n;
 }
 

@@ -46,6 +46,10 @@ typedef struct cosock_addr {
  * a free port, see cosock_local_port), SO_REUSEADDR set. backlog <= 0
  * means SOMAXCONN. */
 int cosock_listen(const char *host, int port, int backlog);
+/* The same with SO_REUSEPORT: several processes (or threads, each with its
+ * hub) listen on one port, and the kernel spreads new connections among
+ * them (lesson 06 --workers). Every socket of the group must be made so. */
+int cosock_listen_shared(const char *host, int port, int backlog);
 
 /* The next connection, as a non-blocking socket. addr may be NULL.
  * EMFILE/ENFILE (out of descriptors) come back as they are: back off

@@ -11,8 +11,11 @@
  *   gevent.sleep(s)               hub_sleep(s)
  *   gevent.joinall([a, b])        hub_joinall(tasks, 2, HUB_FOREVER)
  *   g.join(timeout)               hub_join(g, timeout)
- *   g.kill()                      hub_kill(g)
+ *   g.kill(timeout=t)             hub_kill(g, t)
  *   gevent.getcurrent()           hub_current()
+ *
+ * Event, Queue and BoundedSemaphore are in sync.h, Pool in pool.h; the
+ * wait/wake protocol they are built on is hub_impl.h (core files only).
  *
  * Order is deterministic: greenlets made ready in the same loop turn run in
  * the order they became ready, and timers with equal deadlines fire in the
@@ -22,10 +25,16 @@
  *   ETIMEDOUT  the operation's timeout passed
  *   ECANCELED  the calling greenlet was killed (hub_kill): finish up, return
  *   EDEADLK    joining yourself, or nothing left that could ever wake you
- *   EPERM      a blocking call from inside the hub (an event callback)
+ *   EPERM      a blocking call from inside the hub (an event callback),
+ *              or a call about a task of another thread's hub
  *   EBUSY      hub_wait_fd: another greenlet already waits on that fd in
  *              that direction (gevent refuses this too)
- *   ENOMEM     no memory or no stack for a new greenlet
+ *   ENOMEM     no memory; hub_join: no stack for the task's greenlet (it
+ *              never ran; EAGAIN too: the kernel's mapping limit)
+ *   EBADF      hub_wait_fd: the fd is not open, or hub_fd_forget was
+ *              called while waiting
+ *   ERANGE     hub_wait_fd: an fd past FD_SETSIZE under the select backend
+ *   EINVAL     a NaN timeout; hub_sleep: a NaN, negative or infinite time
  * hub_strerror() words them for a student.
  */
 #ifndef CL_HUB_H
@@ -61,8 +70,11 @@ hub_task *hub_spawn(hub_fn fn, void *arg);
 #define hub_spawn(fn, arg) hub_spawn_named((fn), (arg), #fn)
 hub_task *hub_spawn_named(hub_fn fn, void *arg, const char *name);
 hub_task *hub_spawn_with(hub_fn fn, void *arg, const hub_spawn_opts *opts);
-/* The same, started after `seconds`. */
+/* The same, started after `seconds` (0 or less: now; NaN: EINVAL). */
 hub_task *hub_spawn_later(double seconds, hub_fn fn, void *arg);
+
+/* A task belongs to the thread whose hub spawned it: calls about it from
+ * another thread fail with EPERM (hub_detach does nothing). */
 
 /* Let the hub free t when it ends (now, if it has). t must not be used. */
 void hub_detach(hub_task *t);
@@ -70,10 +82,13 @@ void hub_detach(hub_task *t);
 int hub_task_free(hub_task *t);
 
 /* Block the calling greenlet for `seconds`; hub_sleep(0) lets every other
- * ready greenlet run once and comes back. */
+ * ready greenlet run once and comes back. EINVAL for a NaN, negative or
+ * infinite time (a NaN would otherwise sleep forever). */
 int hub_sleep(double seconds);
 
-/* Wait for t (or all of ts) to end, at most `timeout` seconds. */
+/* Wait for t (or all of ts) to end, at most `timeout` seconds. -1 with
+ * hub_task_error(t) in errno for a task that could not start (joinall
+ * still waits for the others first). */
 int hub_join(hub_task *t, double timeout);
 int hub_joinall(hub_task *const *ts, size_t n, double timeout);
 
@@ -92,6 +107,9 @@ bool hub_task_dead(const hub_task *t);
 bool hub_task_started(const hub_task *t);
 void *hub_task_result(const hub_task *t); /* fn's return value */
 bool hub_task_killed(const hub_task *t);
+/* Why t never ran (0: it did, or it will): ENOMEM or EAGAIN when no stack
+ * could be had for its greenlet. hub_join reports the same error. */
+int hub_task_error(const hub_task *t);
 greenlet *hub_task_greenlet(hub_task *t);
 const char *hub_task_name(const hub_task *t, char *buf, size_t len);
 
@@ -105,9 +123,31 @@ int hub_run(void);
  * read/write/accept/connect that failed with EAGAIN, with no switch in
  * between: under epoll the fd is watched edge-triggered (so a wait costs
  * no epoll_ctl), and readiness that came and went before that call is not
- * remembered. Call hub_fd_forget before closing the fd. */
+ * remembered. Call hub_fd_forget before closing the fd. EBADF if fd is
+ * not open; ERANGE for an fd >= FD_SETSIZE under the select backend,
+ * whose fd_set has no bit for it. */
 enum { HUB_READ = 0x02, HUB_WRITE = 0x04 }; /* libevent's EV_READ, EV_WRITE */
 int hub_wait_fd(int fd, short what, double timeout);
+/* Saving the system call that would say EAGAIN (issue 12). A caller that
+ * has just had EAGAIN from fd in direction `what` (or, on a stream
+ * socket, a short read or write: the buffer was emptied or filled) says
+ * so with hub_fd_drained. Until the backend reports a new edge for that
+ * direction, hub_fd_maybe_ready(fd, what) is false, and the caller can
+ * hub_wait_fd at once instead of trying the call first:
+ *
+ *     if (!hub_fd_maybe_ready(fd, HUB_READ) &&
+ *         hub_wait_fd(fd, HUB_READ, timeout) != 0)
+ *         return -1;
+ *     n = recv(fd, buf, len, 0);
+ *     if (n < 0 && errno == EAGAIN) -> hub_fd_drained(fd, HUB_READ), wait
+ *     if (n > 0 && n < len)         -> hub_fd_drained(fd, HUB_READ)
+ *
+ * Only a backend that reports every edge (epoll) can know this; under
+ * poll and select hub_fd_drained does nothing and hub_fd_maybe_ready is
+ * always true (try the call). Not for datagram sockets, where a short
+ * read says nothing about what is left. */
+void hub_fd_drained(int fd, short what);
+bool hub_fd_maybe_ready(int fd, short what);
 /* Drop what the hub keeps for fd; greenlets waiting on it wake with EBADF. */
 void hub_fd_forget(int fd);
 
@@ -125,21 +165,8 @@ void hub_shutdown(void);
 
 const char *hub_strerror(int err);
 
-/* ---- teaching primitives: gevent.event.Event and gevent.queue.Queue ---- */
-
-typedef struct hub_event hub_event;
-hub_event *hub_event_new(void);
-void hub_event_free(hub_event *e);
-void hub_event_set(hub_event *e);   /* wakes every waiter, in wait order */
-void hub_event_clear(hub_event *e);
-bool hub_event_is_set(const hub_event *e);
-int hub_event_wait(hub_event *e, double timeout);
-
-typedef struct hub_queue hub_queue; /* bounded FIFO of pointers */
-hub_queue *hub_queue_new(size_t capacity); /* capacity >= 1 */
-void hub_queue_free(hub_queue *q);
-int hub_queue_put(hub_queue *q, void *item, double timeout); /* blocks when full */
-int hub_queue_get(hub_queue *q, void **item, double timeout); /* blocks when empty */
-size_t hub_queue_size(const hub_queue *q);
+/* Event and Queue used to be declared here; they live in sync.h now (with
+ * BoundedSemaphore). Kept for code that included only hub.h. */
+#include "sync.h"
 
 #endif

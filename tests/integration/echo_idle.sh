@@ -51,9 +51,14 @@ else
     st=0
     timeout 60 "$C07" --port "$port" --quiet --coroutines 1 --messages 1 --idle 1030 \
         >"$out/select.out" 2>&1 || st=$?
-    [ "$st" = 1 ] || fail "07 past select's FD_SETSIZE: status $st, wanted 1: $(cat "$out/select.out")"
-    grep -q "refused: descriptor 10[0-9][0-9] is past select's FD_SETSIZE (1024)" "$out/s06-select.err" ||
+    # 07 sees the refusals only if they come before it checks its idle
+    # connections: the hub refuses a descriptor when its greenlet first
+    # waits on it (hub_wait_fd: ERANGE), which may be after 07 is done.
+    [ "$st" = 0 ] || [ "$st" = 1 ] ||
+        fail "07 past select's FD_SETSIZE: status $st: $(cat "$out/select.out")"
+    grep -q "refused: descriptor 10[0-9][0-9]: descriptor past select's FD_SETSIZE" "$out/s06-select.err" ||
         fail "06 --backend select: no refusal: $(cat "$out/s06-select.err")"
+    [ "$(wc -l <"$out/s06-select.err")" = 1 ] || fail "06 --backend select: more than one warning"
     timeout 30 "$C07" --port "$port" --quiet --coroutines 5 --messages 3 >"$out/select2.out" 2>&1 ||
         fail "06 --backend select no longer serves: $(cat "$out/select2.out")"
     stop_06 INT

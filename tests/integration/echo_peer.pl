@@ -8,6 +8,15 @@
 #   echo_peer.pl PORT hog SECONDS    send without ever reading, for SECONDS
 #   echo_peer.pl PORT hold N SECONDS open N connections, hold them, report how
 #                                    many the server closed at once
+#   echo_peer.pl PORT firehose SECONDS  send and read as fast as the kernel
+#                                    takes it (a writer and a reader process)
+#   echo_peer.pl PORT pingers N SECONDS N clients, each sending 64 bytes and
+#                                    waiting for the echo, again and again;
+#                                    reports the latency's p50, p99 and max
+#                                    (a reply still missing at the end counts
+#                                    for as long as it has been waited for)
+#   echo_peer.pl PORT idle N SECONDS open N connections, send nothing, report
+#                                    how many the server closed within SECONDS
 #   echo_peer.pl 0 serve MODE        a fake server on a free port (printed
 #                                    first): MODE reset (RST at once) or silent
 #                                    (never answers); serves for 30 s at most
@@ -94,6 +103,74 @@ if ($cmd eq 'reset') {
     }
     print "ok holding $n, $closed closed by the server\n";
     select(undef, undef, undef, $secs);
+    close $_ for @s;
+} elsif ($cmd eq 'firehose') {
+    my $s = conn();
+    my $end = time + $args[0];
+    my $pid = fork() // die "fork: $!\n";
+    if ($pid == 0) { # the writer: 1 MiB at a time, blocking
+        my $chunk = 'f' x (1 << 20);
+        while (time < $end) { defined syswrite($s, $chunk) or last }
+        exit 0;
+    }
+    my $got = 0;
+    while (time < $end) {
+        my $n = sysread($s, my $buf, 1 << 20);
+        last unless $n;
+        $got += $n;
+    }
+    kill 'KILL', $pid;
+    waitpid($pid, 0);
+    print "ok firehose got $got bytes back\n";
+} elsif ($cmd eq 'pingers') {
+    require Time::HiRes;
+    my ($n, $secs) = @args;
+    my $msg = 'p' x 64;
+    my (@lat, %sent, %got, %of);
+    my $sel = IO::Select->new;
+    my $now = Time::HiRes::time();
+    for my $i (1 .. $n) {
+        my $s = conn();
+        $s->blocking(0);
+        $sel->add($s);
+        $of{$s} = $s;
+        syswrite($s, $msg) == 64 or die "send: $!\n";
+        ($sent{$s}, $got{$s}) = ($now, 0);
+    }
+    my $end = $now + $secs;
+    while (($now = Time::HiRes::time()) < $end) {
+        for my $s ($sel->can_read($end - $now)) {
+            my $r = sysread($s, my $buf, 4096);
+            die "server closed a pinger\n" if defined $r && $r == 0;
+            next unless $r;
+            $got{$s} += $r;
+            next if $got{$s} < 64;
+            my $t = Time::HiRes::time();
+            push @lat, $t - $sent{$s};
+            ($sent{$s}, $got{$s}) = ($t, 0);
+            syswrite($s, $msg) == 64 or die "send: $!\n";
+        }
+    }
+    $now = Time::HiRes::time();
+    my $replies = @lat;
+    push @lat, $now - $sent{$_} for keys %sent; # still waiting: counts too
+    @lat = sort { $a <=> $b } @lat;
+    printf "ok %d pingers, %d replies, p50 %.4f s, p99 %.4f s, max %.4f s\n", $n, $replies,
+        $lat[int(@lat * 0.50)], $lat[int(@lat * 0.99)], $lat[-1];
+} elsif ($cmd eq 'idle') {
+    my ($n, $secs) = @args;
+    my @s = map { conn() } 1 .. $n;
+    my $sel = IO::Select->new(@s);
+    my ($closed, $end) = (0, time + $secs);
+    while ($sel->count && time < $end) {
+        for my $s ($sel->can_read(0.2)) {
+            my $r = sysread($s, my $buf, 1);
+            next if defined $r && $r > 0;
+            $closed++;
+            $sel->remove($s);
+        }
+    }
+    print "ok $n idle, $closed closed by the server\n";
     close $_ for @s;
 } elsif ($cmd eq 'serve') {
     my $l = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 128,

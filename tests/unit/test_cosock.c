@@ -6,7 +6,8 @@
  * served); a kill or a close while waiting (ECANCELED, EBADF); connect
  * refused, bad ports; a peer that never reads (sendall times out, nothing
  * grows) or has gone (EPIPE/ECONNRESET, no SIGPIPE); 300 connections
- * served at once by one thread; cosock_wrap on a blocking socketpair.
+ * served at once by one thread; cosock_wrap on a blocking socketpair; a
+ * greenlet whose calls never wait still lets the others run (fairness).
  *
  * Everything listens on 127.0.0.1 port 0. As in test_hub.c, greenlets
  * only record what they see; the assertions are made in main, and every
@@ -241,6 +242,42 @@ START_TEST(two_readers_on_one_fd_is_ebusy)
 }
 END_TEST
 
+/* Fairness: a greenlet whose recvs always find data never waits; after a
+ * bounded run of such calls it must yield, and the hub must then poll I/O,
+ * so that a greenlet whose socket became ready meanwhile runs. Counted in
+ * calls, not time. */
+START_TEST(calls_that_never_wait_still_let_others_run)
+{
+    enum { PREFILLED = 200 };
+    int busy[2], other[2], calls = 0;
+    char c, fill[PREFILLED];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, busy), 0);
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, other), 0);
+    ck_assert_int_eq(cosock_wrap(busy[0]), 0);
+    ck_assert_int_eq(cosock_wrap(other[0]), 0);
+    memset(fill, 'x', sizeof fill);
+    ck_assert_int_eq(send(busy[1], fill, sizeof fill, 0), PREFILLED);
+    struct waiter w = {.fd = other[0]};
+    hub_task *t = hub_spawn(wait_recv, &w);
+    ck_assert_int_eq(hub_sleep(0), 0); /* it waits on its socket */
+    ck_assert_int_eq(send(other[1], "z", 1, 0), 1); /* ready now, in epoll's eyes */
+    while (!hub_task_dead(t) && calls < PREFILLED) {
+        ck_assert_int_eq(cosock_recv(busy[0], &c, 1, HUB_FOREVER), 1);
+        calls++;
+    }
+    ck_assert_msg(hub_task_dead(t), "the waiting greenlet never ran in %d recvs", calls);
+    ck_assert_int_le(calls, 100);
+    ck_assert_int_eq(w.rc, 1);
+    ck_assert_int_eq(w.c, 'z');
+    hub_task_free(t);
+    for (int i = 0; i < 2; i++) {
+        cosock_close(busy[i]);
+        cosock_close(other[i]);
+    }
+    hub_shutdown();
+}
+END_TEST
+
 START_TEST(kill_or_close_wakes_a_waiting_recv)
 {
     int sv[2];
@@ -380,6 +417,7 @@ static Suite *cosock_suite(void)
     tcase_add_test(tc, half_close_still_gets_the_echo);
     tcase_add_test(tc, timeouts_and_timeout_zero);
     tcase_add_test(tc, two_readers_on_one_fd_is_ebusy);
+    tcase_add_test(tc, calls_that_never_wait_still_let_others_run);
     tcase_add_test(tc, kill_or_close_wakes_a_waiting_recv);
     tcase_add_test(tc, connect_refused_and_bad_ports);
     tcase_add_test(tc, peer_that_never_reads_then_goes);

@@ -15,25 +15,27 @@
  * not happen from a greenlet's stack. Every test ends with hub_shutdown()
  * so that valgrind, running all tests in one process, sees no leaks.
  */
-#include "testutil.h"
+#include "hubtest.h"
 #include "cli.h"
 #include "hub.h"
+#include "sync.h"
 
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/select.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-
-#define P(n) ((void *)(intptr_t)(n))
-#define N(p) ((int)(intptr_t)(p))
 
 /* ---- a frozen clock, for timers with exactly equal deadlines ----
  *
@@ -66,60 +68,6 @@ static void *thaw_clock(void *arg)
     (void)arg;
     clock_frozen = false;
     return NULL;
-}
-
-/* ---- what greenlets saw ---- */
-
-#define LOG_MAX 1024
-static int log_buf[LOG_MAX];
-static int log_len;
-
-static void log_int(int v)
-{
-    if (log_len < LOG_MAX)
-        log_buf[log_len++] = v;
-}
-
-static void log_reset(void)
-{
-    log_len = 0;
-    memset(log_buf, 0, sizeof log_buf);
-}
-
-#define ck_assert_log(...)                                                   \
-    do {                                                                     \
-        static const int want_[] = {__VA_ARGS__};                            \
-        size_t n_ = sizeof want_ / sizeof want_[0];                          \
-        ck_assert_int_eq(log_len, (int)n_);                                  \
-        for (size_t i_ = 0; i_ < n_; i_++)                                   \
-            ck_assert_msg(log_buf[i_] == want_[i_],                          \
-                          "log[%zu] is %d, want %d", i_, log_buf[i_],        \
-                          want_[i_]);                                        \
-    } while (0)
-
-/* rc and errno of a call made in a greenlet */
-struct outcome {
-    int rc, err;
-};
-#define CALL(o, expr)                                                        \
-    do {                                                                     \
-        errno = 0;                                                           \
-        (o).rc = (expr);                                                     \
-        (o).err = errno;                                                     \
-    } while (0)
-
-static hub_task *spawn_ok(hub_fn fn, void *arg)
-{
-    hub_task *t = hub_spawn(fn, arg);
-    ck_assert_ptr_nonnull(t);
-    return t;
-}
-
-static void join_free(hub_task *t)
-{
-    ck_assert_int_eq(hub_join(t, HUB_FOREVER), 0);
-    ck_assert(hub_task_dead(t));
-    ck_assert_int_eq(hub_task_free(t), 0);
 }
 
 /* ---- order ---- */
@@ -349,6 +297,9 @@ END_TEST
 START_TEST(spawn_later_starts_in_deadline_order)
 {
     log_reset();
+    /* The deadlines are counted from one instant, however slowly a loaded
+     * machine makes these calls. */
+    freeze_clock();
     hub_task *t[4] = {
         hub_spawn_later(0.06, log_arg, P(3)),
         hub_spawn_later(0.02, log_arg, P(1)),
@@ -360,6 +311,7 @@ START_TEST(spawn_later_starts_in_deadline_order)
     ck_assert_int_eq(hub_sleep(0), 0);
     ck_assert_log(0); /* the later ones wait for their timers */
     ck_assert(!hub_task_started(t[1]));
+    thaw_clock(NULL); /* before the hub's loop waits */
     ck_assert_int_eq(hub_joinall(t, 4, HUB_FOREVER), 0);
     ck_assert_log(0, 1, 2, 3);
     for (int i = 0; i < 4; i++)
@@ -1206,6 +1158,328 @@ START_TEST(strerror_words)
 }
 END_TEST
 
+/* ---- issue 11: nonsense times, closed fds, I/O against timeouts,
+ * other threads, tasks without a stack ---- */
+
+static const char *const backends[] = {"epoll", "poll", "select"};
+
+/* Run fn on each backend this libevent has, on main's hub. */
+static void on_each_backend(void (*fn)(const char *backend))
+{
+    for (size_t i = 0; i < sizeof backends / sizeof *backends; i++) {
+        hub_shutdown();
+        if (hub_set_backend(backends[i]) != 0)
+            continue; /* not built into this libevent */
+        ck_assert_str_eq(hub_backend(), backends[i]);
+        fn(backends[i]);
+        hub_shutdown();
+    }
+    ck_assert_int_eq(hub_set_backend(NULL), 0);
+}
+
+START_TEST(nan_and_nonsense_times_are_einval)
+{
+    static const double bad_sleeps[] = {NAN, -NAN, -1.0, -1e-9, INFINITY,
+                                        -INFINITY};
+    for (size_t i = 0; i < sizeof bad_sleeps / sizeof *bad_sleeps; i++) {
+        errno = 0;
+        ck_assert_int_eq(hub_sleep(bad_sleeps[i]), -1);
+        ck_assert_msg(errno == EINVAL, "hub_sleep(%g): errno %d", bad_sleeps[i],
+                      errno);
+    }
+    hub_task *t = spawn_ok(yield_twice, P(1));
+    errno = 0;
+    ck_assert_int_eq(hub_join(t, NAN), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    hub_task *ts[] = {t};
+    errno = 0;
+    ck_assert_int_eq(hub_joinall(ts, 1, NAN), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    errno = 0;
+    ck_assert_int_eq(hub_kill(t, NAN), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    errno = 0;
+    ck_assert_ptr_null(hub_spawn_later(NAN, yield_twice, P(2)));
+    ck_assert_int_eq(errno, EINVAL);
+    nonblocking_pipe(pipe_fds);
+    errno = 0;
+    ck_assert_int_eq(hub_wait_fd(pipe_fds[0], HUB_READ, NAN), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    close_pipe(pipe_fds);
+    /* HUB_FOREVER and +infinity are "no timeout", not errors */
+    ck_assert_int_eq(hub_join(t, INFINITY), 0);
+    ck_assert_int_eq(hub_task_free(t), 0);
+    ck_assert_int_eq(hub_sleep(0), 0);
+    hub_shutdown();
+}
+END_TEST
+
+static void closed_fd_is_ebadf(const char *backend)
+{
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    close(p[0]);
+    close(p[1]);
+    errno = 0;
+    ck_assert_int_eq(hub_wait_fd(p[0], HUB_READ, 1.0), -1);
+    ck_assert_msg(errno == EBADF, "%s: errno %d (%s)", backend, errno,
+                  strerror(errno));
+}
+
+START_TEST(wait_fd_on_a_closed_fd_is_ebadf)
+{
+    on_each_backend(closed_fd_is_ebadf);
+}
+END_TEST
+
+/* The reader's data is written before its deadline, but the hub gets to
+ * run only after the deadline (main keeps the CPU): the data must win. */
+static void data_wins_over_an_expired_timeout(const char *backend)
+{
+    double timeout = 0.05, until;
+    nonblocking_pipe(pipe_fds);
+    log_reset();
+    hub_task *r = spawn_ok(pipe_reader, &timeout);
+    ck_assert_int_eq(hub_sleep(0), 0); /* it waits now */
+    ck_assert_int_eq(write(pipe_fds[1], "d", 1), 1);
+    until = cl_now() + 2 * timeout;
+    while (cl_now() < until) /* past its deadline, without yielding */
+        ;
+    ck_assert_int_eq(hub_join(r, HUB_FOREVER), 0);
+    ck_assert_msg(reader_wait.rc == 0, "%s: the reader got errno %d (%s)",
+                  backend, reader_wait.err, strerror(reader_wait.err));
+    ck_assert_int_eq(reader_got, 'd');
+    ck_assert_int_eq(hub_task_free(r), 0);
+    close_pipe(pipe_fds);
+}
+
+START_TEST(ready_io_wins_over_an_expired_timeout)
+{
+    on_each_backend(data_wins_over_an_expired_timeout);
+}
+END_TEST
+
+/* select's fd_set has FD_SETSIZE bits: the hub refuses a higher fd with
+ * ERANGE instead of letting libevent write past the set. */
+static int high_fd(void)
+{
+    struct rlimit rl;
+    int fd = FD_SETSIZE + 10;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return -1;
+    if (rl.rlim_cur <= (rlim_t)fd) {
+        if (rl.rlim_max <= (rlim_t)fd)
+            return -1;
+        rl.rlim_cur = (rlim_t)fd + 1;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            return -1;
+    }
+    nonblocking_pipe(pipe_fds);
+    if (dup2(pipe_fds[0], fd) != fd)
+        return -1;
+    return fd;
+}
+
+START_TEST(select_refuses_fds_past_fd_setsize)
+{
+    hub_shutdown();
+    int fd = high_fd();
+    if (fd < 0) {
+        /* RLIMIT_NOFILE's hard limit is too low here: nothing to test */
+        close_pipe(pipe_fds);
+        return;
+    }
+    ck_assert_int_eq(hub_set_backend("select"), 0);
+    errno = 0;
+    ck_assert_int_eq(hub_wait_fd(fd, HUB_READ, 1.0), -1);
+    ck_assert_int_eq(errno, ERANGE);
+    ck_assert_ptr_nonnull(strstr(hub_strerror(ERANGE), "FD_SETSIZE"));
+    ck_assert_int_eq(hub_wait_fd(pipe_fds[0], HUB_READ, 0.01), -1);
+    ck_assert_int_eq(errno, ETIMEDOUT); /* low fds still work */
+    hub_shutdown();
+    ck_assert_int_eq(hub_set_backend("poll"), 0); /* poll has no such limit */
+    errno = 0;
+    ck_assert_int_eq(hub_wait_fd(fd, HUB_READ, 0.01), -1);
+    ck_assert_int_eq(errno, ETIMEDOUT);
+    hub_fd_forget(fd);
+    close(fd);
+    close_pipe(pipe_fds);
+    hub_shutdown();
+    ck_assert_int_eq(hub_set_backend(NULL), 0);
+}
+END_TEST
+
+/* A task belongs to its thread's hub: calls about it from another thread
+ * are refused with EPERM, not a crash or a hang. */
+static pthread_barrier_t foreign_barrier;
+static hub_task *foreign_task;
+static int foreign_result;
+
+static void *sleep_long(void *arg)
+{
+    (void)arg;
+    hub_sleep(3600);
+    return NULL;
+}
+
+static void *foreign_thread(void *arg)
+{
+    (void)arg;
+    foreign_task = hub_spawn(sleep_long, NULL);
+    hub_sleep(0); /* it sleeps now */
+    pthread_barrier_wait(&foreign_barrier); /* main tries its calls */
+    pthread_barrier_wait(&foreign_barrier);
+    foreign_result = hub_kill(foreign_task, HUB_FOREVER) == 0 &&
+                     hub_task_killed(foreign_task) &&
+                     hub_task_free(foreign_task) == 0;
+    hub_shutdown();
+    return NULL;
+}
+
+START_TEST(calls_about_another_threads_task_are_eperm)
+{
+    pthread_t th;
+    ck_assert_int_eq(pthread_barrier_init(&foreign_barrier, NULL, 2), 0);
+    ck_assert_int_eq(pthread_create(&th, NULL, foreign_thread, NULL), 0);
+    pthread_barrier_wait(&foreign_barrier);
+    hub_task *t = foreign_task;
+    ck_assert_ptr_nonnull(t);
+    for (int with_hub = 0; with_hub < 2; with_hub++) {
+        if (with_hub)
+            ck_assert_ptr_nonnull(hub_event_base()); /* main's own hub */
+        else
+            hub_shutdown();
+        errno = 0;
+        ck_assert_int_eq(hub_kill(t, 1.0), -1);
+        ck_assert_int_eq(errno, EPERM);
+        errno = 0;
+        ck_assert_int_eq(hub_join(t, 1.0), -1);
+        ck_assert_int_eq(errno, EPERM);
+        errno = 0;
+        ck_assert_int_eq(hub_joinall(&t, 1, 1.0), -1);
+        ck_assert_int_eq(errno, EPERM);
+        errno = 0;
+        ck_assert_int_eq(hub_task_free(t), -1);
+        ck_assert_int_eq(errno, EPERM);
+        hub_detach(t); /* ignored */
+        ck_assert(!hub_task_dead(t));
+    }
+    pthread_barrier_wait(&foreign_barrier);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    ck_assert_int_eq(foreign_result, 1);
+    pthread_barrier_destroy(&foreign_barrier);
+    hub_shutdown();
+}
+END_TEST
+
+/* ---- a task that cannot get a stack ----
+ *
+ * This definition of mmap takes the place of libc's in this program (as
+ * clock_gettime's does above): while `fail_big_maps` is set, mappings of
+ * a megabyte or more fail with ENOMEM, as when the address space or the
+ * kernel's mapping count runs out. The greenlets below ask for 2 MiB
+ * stacks (default-size stacks could come from the stack pool instead). */
+static bool fail_big_maps;
+
+void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    if (fail_big_maps && len >= (1u << 20)) {
+        errno = ENOMEM;
+        return MAP_FAILED;
+    }
+    return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+}
+
+static hub_task *spawn_big(hub_fn fn, void *arg, bool detached)
+{
+    hub_spawn_opts o = {.stack_size = 2u << 20, .name = "big",
+                        .detached = detached};
+    return hub_spawn_with(fn, arg, &o);
+}
+
+/* Loud either way the greenlet layer takes stacks: hub_spawn fails with
+ * ENOMEM (stacks taken when the greenlet is made), or the task never runs
+ * and hub_join / hub_joinall report ENOMEM (stacks taken at the first
+ * switch). Never a task that silently did not run while join says 0. */
+START_TEST(a_task_without_a_stack_fails_loudly)
+{
+    log_reset();
+    fail_big_maps = true;
+    errno = 0;
+    hub_task *t = spawn_big(yield_twice, P(1), false);
+    ck_assert(t != NULL || errno == ENOMEM);
+    hub_task *ok = spawn_ok(yield_twice, P(2)); /* default size: fine */
+    if (t) {
+        hub_task *ts[] = {t, ok};
+        errno = 0; /* reports t's failure, after joining ok too */
+        ck_assert_int_eq(hub_joinall(ts, 2, HUB_FOREVER), -1);
+        ck_assert_int_eq(errno, ENOMEM);
+        ck_assert(hub_task_dead(ok));
+        ck_assert_int_eq(hub_task_error(ok), 0);
+        errno = 0;
+        ck_assert_int_eq(hub_join(t, HUB_FOREVER), -1);
+        ck_assert_int_eq(errno, ENOMEM);
+        ck_assert_int_eq(hub_task_error(t), ENOMEM);
+        ck_assert(hub_task_dead(t));
+        ck_assert(!hub_task_killed(t));
+        ck_assert_int_eq(hub_task_free(t), 0);
+    } else {
+        ck_assert_int_eq(hub_join(ok, HUB_FOREVER), 0);
+    }
+    ck_assert_log(20, 21, 22); /* only the one with a stack ran */
+    ck_assert_int_eq(hub_task_free(ok), 0);
+    /* a detached one: NULL, or nobody joins it and the hub says it on
+     * stderr */
+    errno = 0;
+    ck_assert(spawn_big(yield_twice, P(3), true) != NULL || errno == ENOMEM);
+    ck_assert_int_eq(hub_run(), 0);
+    ck_assert_log(20, 21, 22);
+    fail_big_maps = false;
+    t = spawn_big(yield_twice, P(4), false); /* stacks are back */
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(hub_join(t, HUB_FOREVER), 0);
+    ck_assert_int_eq(hub_task_error(t), 0);
+    ck_assert_int_eq(hub_task_free(t), 0);
+    ck_assert_log(20, 21, 22, 40, 41, 42);
+    ck_assert_ptr_nonnull(strstr(hub_strerror(ENOMEM), "stack"));
+    hub_shutdown();
+}
+END_TEST
+
+/* hub_fd_drained / hub_fd_maybe_ready: after EAGAIN the hub knows, under
+ * epoll, that there is nothing to read until a new edge comes; under poll
+ * and select it does not know, and says "maybe". */
+static void drained_until_the_next_edge(const char *backend)
+{
+    char c;
+    bool edges = strcmp(backend, "epoll") == 0;
+    nonblocking_pipe(pipe_fds);
+    ck_assert(hub_fd_maybe_ready(pipe_fds[0], HUB_READ)); /* nothing known */
+    ck_assert_int_eq(read(pipe_fds[0], &c, 1), -1);
+    ck_assert_int_eq(errno, EAGAIN);
+    hub_fd_drained(pipe_fds[0], HUB_READ);
+    ck_assert_int_eq(hub_fd_maybe_ready(pipe_fds[0], HUB_READ), !edges);
+    ck_assert(hub_fd_maybe_ready(pipe_fds[0], HUB_WRITE)); /* other way */
+    errno = 0;
+    ck_assert_int_eq(hub_wait_fd(pipe_fds[0], HUB_READ, 0.01), -1);
+    ck_assert_int_eq(errno, ETIMEDOUT);
+    ck_assert_int_eq(hub_fd_maybe_ready(pipe_fds[0], HUB_READ), !edges);
+    ck_assert_int_eq(write(pipe_fds[1], "e", 1), 1);
+    ck_assert_int_eq(hub_wait_fd(pipe_fds[0], HUB_READ, 5.0), 0);
+    ck_assert(hub_fd_maybe_ready(pipe_fds[0], HUB_READ)); /* the edge came */
+    ck_assert_int_eq(read(pipe_fds[0], &c, 1), 1);
+    hub_fd_drained(pipe_fds[0], HUB_READ);
+    hub_fd_forget(pipe_fds[0]); /* forgetting forgets the hint too */
+    ck_assert(hub_fd_maybe_ready(pipe_fds[0], HUB_READ));
+    close_pipe(pipe_fds);
+}
+
+START_TEST(fd_drained_until_the_next_edge)
+{
+    on_each_backend(drained_until_the_next_edge);
+}
+END_TEST
+
 static Suite *hub_suite(void)
 {
     Suite *s = suite_create("hub");
@@ -1256,6 +1530,17 @@ static Suite *hub_suite(void)
     tcase_add_test(scale, poll_and_select_backends);
     tcase_add_test(scale, unknown_backend_and_too_late);
     suite_add_tcase(s, scale);
+
+    TCase *rel = tcase_create("reliability (issue 11)");
+    tcase_set_timeout(rel, 60);
+    tcase_add_test(rel, nan_and_nonsense_times_are_einval);
+    tcase_add_test(rel, wait_fd_on_a_closed_fd_is_ebadf);
+    tcase_add_test(rel, ready_io_wins_over_an_expired_timeout);
+    tcase_add_test(rel, select_refuses_fds_past_fd_setsize);
+    tcase_add_test(rel, calls_about_another_threads_task_are_eperm);
+    tcase_add_test(rel, a_task_without_a_stack_fails_loudly);
+    tcase_add_test(rel, fd_drained_until_the_next_edge);
+    suite_add_tcase(s, rel);
     return s;
 }
 
