@@ -40,9 +40,9 @@ static const char *stacks = "auto";
 
 static const cl_option options[] = {
     {"tasks", 'n', CL_OPT_INT, &ntasks, "N", "asynchronous tasks 0..N-1, synchronous 1..N-1 (default 10)", 1, 100000000},
-    {"sleep", 's', CL_OPT_DOUBLE, &sleep_s, "SECONDS", "how long each task sleeps (default 0.5)", 0, 3600},
+    {"sleep", 0, CL_OPT_DOUBLE, &sleep_s, "SECONDS", "how long each task sleeps (default 0.5)", 0, 3600},
     {"async-only", 'a', CL_OPT_FLAG, &async_only, NULL, "skip the synchronous run", 0, 0},
-    {"timeline", 't', CL_OPT_FLAG, &timeline, NULL, "draw each task's sleep on a time axis", 0, 0},
+    {"timeline", 0, CL_OPT_FLAG, &timeline, NULL, "draw each task's sleep on a time axis", 0, 0},
     {"stacks", 0, CL_OPT_STRING, &stacks, "KIND", "guarded, shared or auto (shared above 10000 tasks)", 0, 0},
     {0},
 };
@@ -93,9 +93,13 @@ static void asynchronous(void)
         opts.stack_kind = GREENLET_STACK_SHARED;
     if (!threads)
         cl_err_exit("malloc");
-    for (long i = 0; i < ntasks; i++)
+    for (long i = 0; i < ntasks; i++) {
+        char name[20]; /* "Task 7", as --trace shows it; the hub copies it */
+        snprintf(name, sizeof name, "Task %d", (int)i); /* i < 1e8 */
+        opts.name = name;
         if (!(threads[i] = hub_spawn_with(task_greenlet, (void *)(intptr_t)i, &opts)))
             cl_err_exit("spawn of task %ld", i);
+    }
     if (hub_joinall(threads, (size_t)ntasks, HUB_FOREVER) != 0 &&
         errno != ENOMEM && errno != EAGAIN) /* no stack: counted below */
         cl_fatal("joinall: %s", hub_strerror(errno));
