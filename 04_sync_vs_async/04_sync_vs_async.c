@@ -86,25 +86,29 @@ static void synchronous(void)
 static void asynchronous(void)
 {
     hub_spawn_opts opts = {.stack_kind = GREENLET_STACK_GUARDED};
-    hub_task **threads = malloc((size_t)ntasks * sizeof *threads);
+    hub_task **threads = calloc((size_t)ntasks, sizeof *threads);
 
     if (strcmp(stacks, "shared") == 0 ||
         (strcmp(stacks, "auto") == 0 && ntasks > SHARED_STACKS_ABOVE))
         opts.stack_kind = GREENLET_STACK_SHARED;
     if (!threads)
-        cl_err_exit("malloc");
-    for (long i = 0; i < ntasks; i++) {
+        cl_err_exit("calloc");
+    long spawned, stackless = 0;
+    for (spawned = 0; spawned < ntasks; spawned++) {
         char name[20]; /* "Task 7", as --trace shows it; the hub copies it */
-        snprintf(name, sizeof name, "Task %d", (int)i); /* i < 1e8 */
+        snprintf(name, sizeof name, "Task %d", (int)spawned); /* < 1e8 */
         opts.name = name;
-        if (!(threads[i] = hub_spawn_with(task_greenlet, (void *)(intptr_t)i, &opts)))
-            cl_err_exit("spawn of task %ld", i);
+        if (!(threads[spawned] = hub_spawn_with(task_greenlet, (void *)(intptr_t)spawned, &opts))) {
+            if (errno != ENOMEM && errno != EAGAIN)
+                cl_err_exit("spawn of task %ld", spawned);
+            stackless = ntasks - spawned; /* no stack for it: stop here */
+            break;
+        }
     }
-    if (hub_joinall(threads, (size_t)ntasks, HUB_FOREVER) != 0 &&
+    if (hub_joinall(threads, (size_t)spawned, HUB_FOREVER) != 0 &&
         errno != ENOMEM && errno != EAGAIN) /* no stack: counted below */
         cl_fatal("joinall: %s", hub_strerror(errno));
-    long stackless = 0;
-    for (long i = 0; i < ntasks; i++) {
+    for (long i = 0; i < spawned; i++) {
         stackless += hub_task_error(threads[i]) != 0; /* never got a stack */
         hub_task_free(threads[i]);
     }
