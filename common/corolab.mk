@@ -54,11 +54,12 @@ ALL_CPPFLAGS := -I$(COROLAB_DIR) -D_GNU_SOURCE -DCL_VERSION='"$(VERSION)"' \
 ALL_CFLAGS := -std=gnu11 $(WARN_FLAGS) $(SAN_FLAGS) $(CFLAGS)
 ALL_LDFLAGS := $(SAN_FLAGS) $(LDFLAGS)
 
-# The core, layer by layer (see common/README.md). monkey.c is not here: it
-# defines read(), write() and friends, and must only be linked on purpose.
+# The core, layer by layer (see common/README.md). monkey*.c are not here:
+# they define read(), write() and friends, and must only be linked on
+# purpose, as one object: $(MONKEY_OBJ) (EXTRA_OBJS = $(MONKEY_OBJ)).
 LIB_SRCS := $(addprefix $(COROLAB_DIR)/,clock.c cli.c switch.c stack.c greenlet.c \
               generator.c trace.c hub.c timer.c backend_libevent.c sync.c pool.c \
-              http.c cosock.c repr.c)
+              resolve.c http.c dial.c urlopen.c cosock.c repr.c)
 LIB_OBJS := $(LIB_SRCS:.c=.o) $(SWITCH_SRC:.S=.o)
 LIB_HDRS := $(wildcard $(COROLAB_DIR)/*.h)
 LIBCOROLAB := $(COROLAB_DIR)/libcorolab.a
@@ -80,6 +81,12 @@ $(COROLAB_DIR)/%.o: $(COROLAB_DIR)/%.c $(LIB_HDRS) $(FLAGS_STAMP)
 
 $(COROLAB_DIR)/%.o: $(COROLAB_DIR)/%.S $(FLAGS_STAMP)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+MONKEY_PARTS := $(addprefix $(COROLAB_DIR)/,monkey_core.o monkey_io.o monkey_fd.o \
+                  monkey_poll.o monkey_sleep.o monkey_dns.o)
+MONKEY_OBJ := $(COROLAB_DIR)/monkey.o
+$(MONKEY_OBJ): $(MONKEY_PARTS)
+	$(LD) -r -o $@ $^
 
 $(LIBCOROLAB): $(LIB_OBJS)
 	rm -f $@

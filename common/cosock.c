@@ -2,6 +2,8 @@
  * only when it says EAGAIN (see cosock.h). */
 #include "cosock.h"
 #include "cli.h"
+#include "dial.h"
+#include "resolve.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -75,6 +77,12 @@ static int retry(int fd, short what, double timeout, double *deadline)
     return wait_fd(fd, what, timeout, deadline);
 }
 
+/* getaddrinfo's own codes are not errnos: say "no such host". */
+static int gai_errno(int rc)
+{
+    return rc == EAI_SYSTEM ? errno : rc == EAI_MEMORY ? ENOMEM : EHOSTUNREACH;
+}
+
 static struct addrinfo *resolve(const char *host, int port, int flags)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
@@ -90,8 +98,7 @@ static struct addrinfo *resolve(const char *host, int port, int flags)
     snprintf(serv, sizeof serv, "%d", port);
     rc = getaddrinfo(host, serv, &hints, &res);
     if (rc != 0) {
-        /* getaddrinfo's own codes are not errnos: say "no such host". */
-        errno = rc == EAI_SYSTEM ? errno : rc == EAI_MEMORY ? ENOMEM : EHOSTUNREACH;
+        errno = gai_errno(rc);
         return NULL;
     }
     return res;
@@ -156,54 +163,37 @@ int cosock_accept(int lfd, cosock_addr *addr, double timeout)
     }
 }
 
-/* One address: connect, wait for the handshake, read its outcome. */
-static int connect_one(const struct addrinfo *ai, double timeout, double *deadline)
+/* dial_addrinfo's wait: the handshake, on the hub. */
+static int wait_writable(int fd, double seconds)
 {
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    ai->ai_protocol);
-    int one = 1, err = 0;
-    socklen_t len = sizeof err;
-
-    if (fd < 0)
-        return -1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-        return fd;
-    if (errno != EINPROGRESS && errno != EINTR)
-        goto fail;
-    if (wait_fd(fd, HUB_WRITE, timeout, deadline) != 0)
-        goto fail;
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
-        goto fail;
-    if (err == 0)
-        return fd;
-    errno = err;
-fail:
-    err = errno;
-    cosock_close(fd);
-    errno = err;
-    return -1;
+    return hub_wait_fd(fd, HUB_WRITE, seconds);
 }
 
 int cosock_connect(const char *host, int port, double timeout)
 {
-    struct addrinfo *res = resolve(host, port, 0), *ai;
-    double deadline = 0;
-    int fd = -1, err = EADDRNOTAVAIL;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICSERV};
+    struct addrinfo *res;
+    double deadline = timeout < 0 ? -1 : cl_now() + timeout;
+    char serv[16];
+    int fd, one = 1, rc;
 
-    if (!res)
+    if (port < 0 || port > 65535) {
+        errno = EINVAL;
         return -1;
-    for (ai = res; ai; ai = ai->ai_next) {
-        if ((fd = connect_one(ai, timeout, &deadline)) >= 0)
-            break;
-        err = errno;
-        /* A timeout or a kill ends the whole call, not just this address. */
-        if (err == ETIMEDOUT || err == ECANCELED)
-            break;
     }
-    freeaddrinfo(res);
-    if (fd < 0)
-        errno = err;
+    snprintf(serv, sizeof serv, "%d", port);
+    /* The name is resolved on the hub too (other greenlets run), within
+     * the same timeout as the handshake. */
+    rc = hub_getaddrinfo(host, serv, &hints, &res, timeout);
+    if (rc != 0) {
+        errno = gai_errno(rc);
+        return -1;
+    }
+    fd = dial_addrinfo(res, deadline, wait_writable);
+    hub_freeaddrinfo(res);
+    if (fd >= 0) /* a load client wants every small message on the wire at once */
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     return fd;
 }
 

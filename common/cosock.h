@@ -57,7 +57,8 @@ int cosock_listen_shared(const char *host, int port, int backlog);
 int cosock_accept(int lfd, cosock_addr *addr, double timeout);
 
 /* A connected TCP socket to host:port, trying each address of host in
- * turn, within `timeout` in all. TCP_NODELAY is set (a load client wants
+ * turn, within `timeout` in all, resolving the name included (on the hub:
+ * hub_getaddrinfo, resolve.h). TCP_NODELAY is set (a load client wants
  * every small message on the wire at once). */
 int cosock_connect(const char *host, int port, double timeout);
 

@@ -25,7 +25,12 @@ generator *generator_new(generator_fn fn, void *arg)
     generator *gen = calloc(1, sizeof *gen);
     if (!gen)
         return NULL;
-    greenlet_init(&gen->g, gen_run, gen, NULL, NULL);
+    if (greenlet_init(&gen->g, gen_run, gen, NULL, NULL) != 0) {
+        greenlet_free(&gen->g);
+        free(gen);
+        errno = ENOMEM;
+        return NULL;
+    }
     gen->fn = fn;
     gen->arg = arg;
     return gen;
@@ -63,10 +68,16 @@ int generator_send(generator *gen, void *value, void **out)
         errno = EINVAL;
         return -1;
     }
-    gen->g.parent = me; /* yield goes back to whoever resumed us */
+    /* yield goes back to whoever resumed us */
+    if (greenlet_set_parent(&gen->g, me) != 0)
+        return -1;
     gen->running = true;
     r = greenlet_switch(&gen->g, value);
     gen->running = false;
+    /* Suspended or done, it needs no parent until the next send: let go
+     * of the resumer, which may be freed before us (a generator driving
+     * another, as in test_generator). */
+    greenlet_set_parent(&gen->g, greenlet_main());
     if (r == GREENLET_ERROR)
         return -1;
     if (greenlet_dead(&gen->g))

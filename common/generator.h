@@ -32,6 +32,7 @@ enum {
 #define GEN_INT(n) ((void *)(intptr_t)(n))
 #define GEN_TO_INT(p) ((int)(intptr_t)(p))
 
+/* NULL with errno ENOMEM when no memory or no stack could be had. */
 generator *generator_new(generator_fn fn, void *arg);
 void generator_free(generator *gen);
 

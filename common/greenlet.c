@@ -10,12 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifdef CL_VALGRIND
-#include <valgrind/memcheck.h>
-#else
-#define VALGRIND_MAKE_MEM_UNDEFINED(p, n) ((void)0)
-#endif
-
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
@@ -53,25 +47,41 @@ const char *greenlet_name(const greenlet *g, char *buf, size_t len)
     return buf;
 }
 
-/* Signal handler context: snprintf is avoided, names are copied by hand. */
-static const cl_stack *locate_running(char *name, size_t len)
+int greenlet_set_name(greenlet *g, const char *name)
+{
+    char *copy = NULL;
+    if (name && !(copy = strdup(name)))
+        return -1; /* strdup said ENOMEM */
+    free(g->name);
+    g->name = copy;
+    return 0;
+}
+
+/* Signal handler context: "greenlet 'NAME'" is put together by hand. */
+static void name_stack_owner(const cl_stack *st, char *name, size_t len)
 {
     struct greenlet_thread *t = gt;
-    const greenlet *g;
+    const greenlet *g = st->owner;
     const char *src;
     size_t i = 0;
 
-    if (!t || !t->current)
-        return NULL;
-    g = t->current;
-    src = g->name ? g->name : (g == &t->main ? "main" : "greenlet-");
-    if (len > 10) {
-        memcpy(name, "greenlet '", 10);
-        i = 10;
+    if (t && st == t->shared) /* the owner is whoever runs on it now */
+        g = t->shared_owner ? t->shared_owner : t->current;
+    else if (t && st == t->restorer_stack)
+        g = NULL;
+    if (!g || len < 40) {
+        const char *what = g ? "a greenlet" : "the shared stack's restorer";
+        size_t n = strlen(what) + 1;
+        memcpy(name, what, n < len ? n : len);
+        name[len - 1] = '\0';
+        return;
     }
+    src = g->name ? g->name : "greenlet-";
+    memcpy(name, "greenlet '", 10);
+    i = 10;
     for (; *src && i + 16 < len; src++)
         name[i++] = *src;
-    if (!g->name && g != &t->main) { /* its number, digit by digit */
+    if (!g->name) { /* its number, digit by digit */
         char d[12];
         int n = 0;
         unsigned id = g->id;
@@ -83,9 +93,6 @@ static const cl_stack *locate_running(char *name, size_t len)
     }
     name[i++] = '\'';
     name[i] = '\0';
-    if (g->stack_kind == GREENLET_STACK_SHARED)
-        return t->shared;
-    return g->stack;
 }
 
 /* ---- per-thread state ---- */
@@ -99,6 +106,7 @@ static void thread_exit(void *p)
         release_dead(t);
     cl_stack_put(t->shared);
     cl_stack_put(t->restorer_stack);
+    free(t->main.name);
     free(t);
     gt = NULL;
 }
@@ -106,7 +114,7 @@ static void thread_exit(void *p)
 static void make_key(void)
 {
     pthread_key_create(&thread_key, thread_exit);
-    cl_stack_set_locator(locate_running);
+    cl_stack_set_namer(name_stack_owner);
 }
 
 static struct greenlet_thread *thread_state(void)
@@ -146,25 +154,43 @@ void greenlet_set_switch_hook(greenlet_switch_hook hook)
 
 /* ---- making and freeing ---- */
 
-void greenlet_init(greenlet *g, greenlet_run run, void *arg, greenlet *parent,
-                   const greenlet_opts *opts)
+static void entry(void *arg, void *value);
+static int ensure_shared(struct greenlet_thread *t);
+
+int greenlet_init(greenlet *g, greenlet_run run, void *arg, greenlet *parent,
+                  const greenlet_opts *opts)
 {
     struct greenlet_thread *t = thread_state();
+    int rc = 0;
+
     memset(g, 0, sizeof *g);
     g->thread = t;
     g->parent = parent ? parent : t->current;
+    g->parent->children++;
     g->run = run;
     g->arg = arg;
     g->state = GREENLET_NEW;
     g->id = ++t->last_id;
     if (opts) {
         g->stack_kind = (unsigned char)opts->stack_kind;
-        /* UINT32_MAX stands for "more than 4 GiB": refused at start. */
-        g->stack_size = opts->stack_size >= UINT32_MAX ? UINT32_MAX
-                                                       : (unsigned)opts->stack_size;
-        g->name = opts->name;
         g->fpu_fixed = opts->fpu_fixed;
+        if (opts->name && greenlet_set_name(g, opts->name) != 0)
+            rc = -1;
     }
+    /* The stack now, so that having none is said here. */
+    if (g->stack_kind == GREENLET_STACK_GUARDED) {
+        g->stack = cl_stack_get_guarded(opts ? opts->stack_size : 0,
+                                        opts ? opts->guard_size : 0);
+        if (g->stack)
+            g->stack->owner = g;
+        else
+            rc = -1;
+    } else if (ensure_shared(t) != 0) {
+        rc = -1;
+    }
+    if (rc != 0)
+        errno = ENOMEM;
+    return rc;
 }
 
 greenlet *greenlet_new_opts(greenlet_run run, void *arg, greenlet *parent,
@@ -178,7 +204,12 @@ greenlet *greenlet_new_opts(greenlet_run run, void *arg, greenlet *parent,
     g = malloc(sizeof *g);
     if (!g)
         return NULL;
-    greenlet_init(g, run, arg, parent, opts);
+    if (greenlet_init(g, run, arg, parent, opts) != 0) {
+        greenlet_free(g); /* not owned yet: releases, keeps g */
+        free(g);
+        errno = ENOMEM;
+        return NULL;
+    }
     g->owns_memory = 1;
     return g;
 }
@@ -188,29 +219,60 @@ greenlet *greenlet_new(greenlet_run run, void *arg, greenlet *parent)
     return greenlet_new_opts(run, arg, parent, NULL);
 }
 
+/* g's record is no longer referenced by a child: free it if it waited for
+ * that, and so on up (its own parent loses a child). */
+static void drop_child(greenlet *parent)
+{
+    while (--parent->children == 0 && parent->freed && parent->owns_memory) {
+        greenlet *up = parent->parent;
+        free(parent);
+        parent = up;
+    }
+}
+
 int greenlet_free(greenlet *g)
 {
+    struct greenlet_thread *t;
     if (!g)
         return 0;
-    if (g == g->thread->current || g == &g->thread->main) {
+    t = g->thread;
+    if (t != gt) {
+        errno = EPERM;
+        return -1;
+    }
+    if (g->freed) /* an embedded one freed before: nothing left to do */
+        return 0;
+    if (g == t->current || g == &t->main) {
         errno = EBUSY;
         return -1;
     }
-    if (g->thread->release == g)
-        release_dead(g->thread);
-    if (g->state == GREENLET_ACTIVE) {
-        /* C has no GreenletExit to unwind it with: its frames are dropped,
-         * and whatever they own is the caller's to have freed. */
-        if (g->thread->shared_owner == g)
-            g->thread->shared_owner = NULL;
-        cl_stack_put(g->stack);
-        g->stack = NULL;
-        g->state = GREENLET_DEAD;
-        g->fast = 0;
+    if (g->children && !g->owns_memory) {
+        errno = EBUSY; /* the caller's record: it cannot wait for them */
+        return -1;
     }
+    if (t->release == g)
+        release_dead(t);
+    /* An ACTIVE one's frames are dropped: C has no GreenletExit to unwind
+     * them with, and whatever they own is the caller's to have freed. */
+    if (t->shared_owner == g)
+        t->shared_owner = NULL;
+    cl_stack_put(g->stack);
+    g->stack = NULL;
+    g->state = GREENLET_DEAD;
+    g->fast = 0;
     free(g->saved);
     g->saved = NULL;
-    g->saved_cap = 0;
+    g->saved_cap = g->saved_len = 0;
+    free(g->name);
+    g->name = NULL;
+    g->freed = 1;
+    if (g->children) {
+        /* Children still point here: stay, dead, so that their results
+         * pass up to our parent (switch_slow skips the dead), until the
+         * last of them is freed or re-parented (drop_child). */
+        return 0;
+    }
+    drop_child(g->parent);
     if (g->owns_memory)
         free(g);
     return 0;
@@ -218,9 +280,13 @@ int greenlet_free(greenlet *g)
 
 int greenlet_set_parent(greenlet *g, greenlet *parent)
 {
-    greenlet *p;
+    greenlet *p, *old = g->parent;
     if (!parent || parent->thread != g->thread) {
         errno = EPERM;
+        return -1;
+    }
+    if (parent->freed) {
+        errno = EINVAL;
         return -1;
     }
     for (p = parent; ; p = p->parent) {
@@ -231,7 +297,11 @@ int greenlet_set_parent(greenlet *g, greenlet *parent)
         if (p->parent == p) /* main */
             break;
     }
+    if (parent == old)
+        return 0;
+    parent->children++;
     g->parent = parent;
+    drop_child(old);
     return 0;
 }
 
@@ -245,28 +315,21 @@ static void release_dead(struct greenlet_thread *t)
     g->stack = NULL;
 }
 
-#ifdef CL_ASAN
-static inline void asan_leave(greenlet *from, const void *bottom, size_t size)
+/* ASan is told about every switch (no-ops without it, see sanitize.h):
+ * leaving, with the stack about to run... */
+static inline void asan_leave(greenlet *from, const cl_fiber *to)
 {
-    __sanitizer_start_switch_fiber(
-        from && from->state != GREENLET_DEAD ? &from->asan_fake : NULL,
-        bottom, size);
+    cl_fiber_leave(from && from->state != GREENLET_DEAD ? &from->asan : NULL,
+                   to);
 }
-static inline void asan_arrive(struct greenlet_thread *t, void *fake)
+
+/* ...and arriving in `self` (NULL on a first run). */
+static inline void asan_arrive(struct greenlet_thread *t, cl_fiber *self)
 {
-    const void *bottom;
-    size_t size;
-    __sanitizer_finish_switch_fiber(fake, &bottom, &size);
     /* The main greenlet's stack is only learnt when we first leave it. */
-    if (t->switching_from == &t->main && !t->main.asan_bottom) {
-        t->main.asan_bottom = bottom;
-        t->main.asan_size = size;
-    }
+    cl_fiber_arrive(self, t->switching_from == &t->main ? &t->main.asan
+                                                        : NULL);
 }
-#else
-#define asan_leave(from, bottom, size) ((void)0)
-#define asan_arrive(t, fake) ((void)0)
-#endif
 
 /* The one place a greenlet switch happens: from must be running. */
 static inline void *do_switch(struct greenlet_thread *t, greenlet *from,
@@ -275,10 +338,8 @@ static inline void *do_switch(struct greenlet_thread *t, greenlet *from,
     t->current = to;
     if (unlikely(switch_hook != NULL))
         switch_hook(from, to);
-#ifdef CL_ASAN
     t->switching_from = from;
-    asan_leave(from, to->asan_bottom, to->asan_size);
-#endif
+    asan_leave(from, &to->asan);
     /* A SHARED greenlet's frames get copied: the called switch keeps them
      * compact, where the inline one leaves the 128-byte red zone in them. */
     if (from->stack_kind == GREENLET_STACK_SHARED)
@@ -287,15 +348,12 @@ static inline void *do_switch(struct greenlet_thread *t, greenlet *from,
         value = cl_ctx_switch_inline_fixed(&from->ctx, &to->ctx, value);
     else
         value = cl_ctx_switch_inline(&from->ctx, &to->ctx, value);
-#ifdef CL_ASAN
-    asan_arrive(t, from->asan_fake);
-#endif
+    asan_arrive(t, &from->asan);
     if (unlikely(t->release != NULL))
         release_dead(t);
     return value;
 }
 
-static void entry(void *arg, void *value);
 static void *switch_slow(struct greenlet_thread *t, greenlet *cur,
                          greenlet *g, void *value);
 
@@ -317,18 +375,12 @@ void *greenlet_switch_out_(greenlet *g, void *value)
 
 static int start_guarded(greenlet *g)
 {
-    if (g->stack_size == UINT32_MAX) {
+    if (!g->stack) { /* greenlet_init could get none */
         errno = ENOMEM;
         return -1;
     }
-    g->stack = cl_stack_get(g->stack_size);
-    if (!g->stack)
-        return -1;
     cl_ctx_make(&g->ctx, g->stack->base, g->stack->size, entry, g);
-#ifdef CL_ASAN
-    g->asan_bottom = g->stack->base;
-    g->asan_size = g->stack->size;
-#endif
+    cl_fiber_set_stack(&g->asan, g->stack->base, g->stack->size);
     g->state = GREENLET_ACTIVE;
     g->fast = g->fpu_fixed ? 2 : 1;
     return 0;
@@ -340,17 +392,18 @@ static char *shared_top(struct greenlet_thread *t)
 }
 
 /* Copy live frames to or from the shared stack. Under ASan the redzones
- * between frames are part of what is copied, so no instrumented reads. */
-#ifdef CL_ASAN
-static CL_NO_ASAN void copy_bytes(char *dst, const char *src, size_t n)
+ * between frames are part of what is copied, so no instrumented reads
+ * (and no memcpy, which ASan checks). */
+static CL_NO_ASAN void copy_frames(char *dst, const char *src, size_t n)
 {
+#ifdef CL_ASAN
     volatile char *d = dst; /* stop the compiler turning this into memcpy */
     while (n--)
         *d++ = *src++;
-}
 #else
-#define copy_bytes memcpy
+    memcpy(dst, src, n);
 #endif
+}
 
 static void shared_evict(struct greenlet_thread *t)
 {
@@ -370,26 +423,22 @@ static void shared_evict(struct greenlet_thread *t)
         o->saved = p;
         o->saved_cap = (unsigned)n;
     }
-    copy_bytes(o->saved, sp, n);
+    copy_frames(o->saved, sp, n);
     o->saved_len = (unsigned)n;
 }
 
 static void shared_install(struct greenlet_thread *t, greenlet *g)
 {
-#ifdef CL_ASAN
     /* Frames of evicted or dead greenlets left their redzones in the
      * shadow, where g's frames are about to go: start from a clean stack. */
-    __asan_unpoison_memory_region(t->shared->base, t->shared->size);
-#endif
+    cl_asan_unpoison(t->shared->base, t->shared->size);
     if (g->state == GREENLET_NEW) {
         cl_ctx_make(&g->ctx, t->shared->base, t->shared->size, entry, g);
         g->state = GREENLET_ACTIVE;
     } else {
-        /* valgrind marked the part below the last sp used on this stack
-         * inaccessible; the frames copied back in are live again. */
-        VALGRIND_MAKE_MEM_UNDEFINED(shared_top(t) - g->saved_len,
-                                    g->saved_len);
-        copy_bytes(shared_top(t) - g->saved_len, g->saved, g->saved_len);
+        char *at = shared_top(t) - g->saved_len;
+        cl_valgrind_make_undefined(at, g->saved_len);
+        copy_frames(at, g->saved, g->saved_len);
     }
     t->shared_owner = g;
 }
@@ -403,13 +452,10 @@ static void restorer_main(void *arg, void *value)
         shared_evict(t);
         shared_install(t, to);
         t->current = to;
-#ifdef CL_ASAN
         t->switching_from = NULL;
-        __sanitizer_start_switch_fiber(&t->restorer_asan_fake, to->asan_bottom,
-                                       to->asan_size);
-#endif
+        cl_fiber_leave(&t->restorer_asan, &to->asan);
         value = cl_ctx_switch(&t->restorer, &to->ctx, value);
-        asan_arrive(t, t->restorer_asan_fake);
+        asan_arrive(t, &t->restorer_asan);
     }
 }
 
@@ -423,8 +469,14 @@ static int ensure_shared(struct greenlet_thread *t)
         cl_stack_put(t->shared);
         cl_stack_put(t->restorer_stack);
         t->shared = t->restorer_stack = NULL;
+        errno = ENOMEM;
         return -1;
     }
+    t->shared->owner = t;             /* named by who runs on it */
+    t->restorer_stack->owner = t;
+    cl_fiber_set_stack(&t->shared_asan, t->shared->base, t->shared->size);
+    cl_fiber_set_stack(&t->restorer_asan, t->restorer_stack->base,
+                       t->restorer_stack->size);
     cl_ctx_make(&t->restorer, t->restorer_stack->base,
                 t->restorer_stack->size, restorer_main, t);
     return 0;
@@ -446,10 +498,7 @@ static void *switch_slow(struct greenlet_thread *t, greenlet *cur,
         return do_switch(t, cur, g, value);
     if (ensure_shared(t) != 0)
         return GREENLET_ERROR;
-#ifdef CL_ASAN
-    g->asan_bottom = t->shared->base;
-    g->asan_size = t->shared->size;
-#endif
+    g->asan = t->shared_asan;
     if (cur->stack_kind != GREENLET_STACK_SHARED) {
         shared_evict(t);
         shared_install(t, g);
@@ -460,14 +509,10 @@ static void *switch_slow(struct greenlet_thread *t, greenlet *cur,
     t->current = NULL;
     if (unlikely(switch_hook != NULL))
         switch_hook(cur, g);
-#ifdef CL_ASAN
     t->switching_from = cur;
-    asan_leave(cur, t->restorer_stack->base, t->restorer_stack->size);
-#endif
+    asan_leave(cur, &t->restorer_asan);
     value = cl_ctx_switch(&cur->ctx, &t->restorer, value);
-#ifdef CL_ASAN
-    asan_arrive(t, cur->asan_fake);
-#endif
+    asan_arrive(t, &cur->asan);
     if (unlikely(t->release != NULL))
         release_dead(t);
     return value;

@@ -68,29 +68,29 @@ struct greenlet {
     unsigned char fast;    /* greenlet_switch's inline path may switch to or
                             * from it: 1, or 2 if fpu_fixed; 0: it may not
                             * (not started, dead, or on the shared stack) */
+    unsigned char freed;   /* greenlet_free'd while it still had children:
+                            * kept, dead, until the last one goes */
     unsigned id;           /* 1, 2, ... in order of making, per thread */
-    unsigned stack_size;   /* GUARDED: requested size (0 = default) */
-    cl_stack *stack;       /* GUARDED: its own stack */
+    unsigned children;     /* greenlets whose parent this is */
+    cl_stack *stack;       /* GUARDED: its own stack, taken when made */
     char *saved;           /* SHARED: copy of its part of the shared stack */
     unsigned saved_len, saved_cap;
-    const char *name;
+    char *name;            /* its own copy, or NULL */
     void *data;            /* free for the layer above (the hub's record) */
-#ifdef CL_ASAN
-    /* AddressSanitizer's view of its stack */
-    const void *asan_bottom;
-    size_t asan_size;
-    void *asan_fake;
-#endif
+    cl_fiber asan;         /* AddressSanitizer's view (empty without it) */
 };
 
 typedef struct greenlet_opts {
     enum greenlet_stack_kind stack_kind;
     size_t stack_size;     /* GUARDED only; 0 = CL_STACK_DEFAULT_SIZE */
-    const char *name;      /* for traces and the overflow message */
+    size_t guard_size;     /* GUARDED only: PROT_NONE bytes below the stack;
+                            * 0 = CL_STACK_DEFAULT_GUARD (64 KiB) */
+    const char *name;      /* for traces and the overflow message; copied */
     /* A promise that this greenlet never changes the FPU control state
-     * (rounding mode...): switches away from it then compare, rather than
-     * store, its x87 control word and MXCSR, which saves a few ns. The hub
-     * makes this promise for itself. */
+     * (rounding mode...): switches away from it then skip storing its x87
+     * control word and MXCSR (stmxcsr is the slow part of a switch); it is
+     * resumed with the words it was made with. The hub makes this promise
+     * for itself. */
     bool fpu_fixed;
 } greenlet_opts;
 
@@ -99,22 +99,37 @@ typedef struct greenlet_opts {
 greenlet *greenlet_current(void);
 
 /* A new greenlet that will run run(arg, value); parent NULL means the
- * current greenlet. No stack is taken until the first switch into it.
- * NULL with errno set on failure. */
+ * current greenlet. A GUARDED greenlet takes its stack now (from the pool,
+ * or a new mapping), so that running out of stacks is reported here and
+ * not at its first switch. NULL with errno set on failure: ENOMEM when no
+ * stack (or no memory) could be had, EPERM for a parent of another thread.
+ * The name in opts is copied. */
 greenlet *greenlet_new(greenlet_run run, void *arg, greenlet *parent);
 greenlet *greenlet_new_opts(greenlet_run run, void *arg, greenlet *parent,
                             const greenlet_opts *opts);
 
-/* The same for a greenlet embedded in a caller's record; opts may be NULL. */
-void greenlet_init(greenlet *g, greenlet_run run, void *arg, greenlet *parent,
-                   const greenlet_opts *opts);
+/* The same for a greenlet embedded in a caller's record; opts may be NULL.
+ * 0, or -1 with errno ENOMEM when it could get no stack (or no copy of its
+ * name): the greenlet is then made but can never start (switching to it
+ * fails with ENOMEM); greenlet_free it as usual. */
+int greenlet_init(greenlet *g, greenlet_run run, void *arg, greenlet *parent,
+                  const greenlet_opts *opts);
 
 /* Free a greenlet. One that is suspended mid-run has its frames dropped
- * unrun (C has no GreenletExit to unwind them with). EBUSY for the running
- * greenlet and for main. For greenlet_init'ed ones this releases the stack
- * and the saved frames, not the record. */
+ * unrun (C has no GreenletExit to unwind them with). Errors: EBUSY for the
+ * running greenlet and for main, EPERM for another thread's greenlet.
+ *
+ * A greenlet that is still the parent of others: its children are handed
+ * to its parent, as in Python when a parent dies. One made by greenlet_new
+ * is freed as far as the caller is concerned (its stack and frames go at
+ * once; the record stays, dead, until its last child is freed, so a child
+ * that finishes passes its result up past it). One made by greenlet_init
+ * cannot outlive the caller's record: freeing it fails with EBUSY while it
+ * has children (free or re-parent them first).
+ *
+ * For greenlet_init'ed ones this releases the stack, the saved frames and
+ * the name, not the record. */
 int greenlet_free(greenlet *g);
-
 
 static inline bool greenlet_dead(const greenlet *g)
 {
@@ -124,9 +139,14 @@ static inline bool greenlet_started(const greenlet *g)
 {
     return g->state != GREENLET_NEW;
 }
+/* The greenlet its result goes to: the parent, or the nearest living
+ * ancestor if the parent was freed while this one lived. */
 static inline greenlet *greenlet_parent(const greenlet *g)
 {
-    return g->parent;
+    greenlet *p = g->parent;
+    while (p->freed)
+        p = p->parent;
+    return p;
 }
 static inline void *greenlet_result(const greenlet *g)
 {
@@ -143,11 +163,9 @@ greenlet *greenlet_main(void);
  * ("main" for the main greenlet). buf is used only for the latter. */
 const char *greenlet_name(const greenlet *g, char *buf, size_t len);
 
-/* Set a name later (the string must outlive the greenlet). */
-static inline void greenlet_set_name(greenlet *g, const char *name)
-{
-    g->name = name;
-}
+/* Set or change the name later (copied; NULL: back to "greenlet-ID").
+ * 0, or -1 with ENOMEM (the old name is kept). */
+int greenlet_set_name(greenlet *g, const char *name);
 
 /* Optional hook called on every switch, for tracing (see trace.h); NULL
  * turns it off. Costs one predictable branch per switch when off. */
@@ -162,7 +180,7 @@ struct greenlet_thread {
     greenlet *release;       /* dead GUARDED greenlet whose stack to free,
                               * once off it: at the next slow-path switch,
                               * greenlet start or death, or greenlet_free */
-    greenlet *switching_from; /* for ASan: who the last switch left */
+    greenlet *switching_from; /* who the last switch left (for ASan) */
     unsigned last_id;
     cl_stack *shared;        /* this thread's shared stack, made on demand */
     greenlet *shared_owner;  /* whose frames are on it now */
@@ -172,7 +190,8 @@ struct greenlet_thread {
     cl_ctx restorer;
     cl_stack *restorer_stack;
     greenlet *restore_to;
-    void *restorer_asan_fake;
+    cl_fiber restorer_asan;
+    cl_fiber shared_asan;     /* the shared stack, for ASan */
 };
 extern __thread struct greenlet_thread *greenlet_tls_;
 extern greenlet_switch_hook greenlet_hook_;

@@ -2,7 +2,8 @@
  * monkey.h - gevent's monkey.patch_all() in C: the ordinary POSIX calls
  * wait on the hub instead of blocking the thread.
  *
- * monkey.o defines socket, connect, accept, accept4, read, write, recv,
+ * monkey.o ($(MONKEY_OBJ) in corolab.mk; its parts are monkey*.c, see
+ * monkey_impl.h) defines socket, connect, accept, accept4, read, write, recv,
  * send, recvfrom, sendto, readv, writev, close, dup, dup2, dup3, fcntl,
  * ioctl, poll, sleep, usleep, nanosleep, getaddrinfo and freeaddrinfo.
  * Linked into an executable, these definitions come first in the dynamic
@@ -15,8 +16,9 @@
  *   - In its main greenlet and in hub tasks (hub_spawn), a call that would
  *     block on a socket made after patching waits on the hub instead
  *     (hub_wait_fd), so other greenlets run meanwhile; sleeps become
- *     hub_sleep; poll waits on the hub; getaddrinfo resolves through
- *     libevent's evdns (/etc/hosts first) on the hub's event_base.
+ *     hub_sleep; poll waits on the hub; getaddrinfo is hub_getaddrinfo
+ *     (resolve.h: libevent's evdns on the hub's event_base, /etc/hosts
+ *     first), within monkey_set_resolver_timeout's limit.
  *   - Such sockets are really non-blocking; the program still sees the
  *     flags it asked for (fcntl F_GETFL, FIONBIO): if it asked for
  *     O_NONBLOCK it gets EAGAIN as before, and if not, calls block as
@@ -44,5 +46,10 @@ void monkey_patch_all(void);
  * hub_shutdown(): the resolver lives on the hub's event_base. */
 void monkey_unpatch_all(void);
 bool monkey_is_patched(void);
+/* How long the patched getaddrinfo may take, in seconds, for the calling
+ * thread (gevent.config.resolver_timeout); HUB_FOREVER (the default): the
+ * resolver's own 2 s x 2 attempts. A lookup that runs out fails with
+ * EAI_SYSTEM and errno ETIMEDOUT. */
+void monkey_set_resolver_timeout(double seconds);
 
 #endif

@@ -5,11 +5,12 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* A pool big enough that a server spawning and ending greenlets at a steady
@@ -18,8 +19,11 @@
 
 static __thread cl_stack *pool;
 static __thread unsigned pool_len;
+/* Every stack this thread has mapped and not unmapped: where the overflow
+ * handler looks for the guard a fault landed in. */
+static __thread cl_stack *live;
 
-static cl_stack_locator locator;
+static cl_stack_namer namer;
 static __thread void *altstack;
 
 static size_t page_size;
@@ -31,39 +35,66 @@ size_t cl_page_size(void)
     return page_size;
 }
 
-static cl_stack *stack_map(size_t size)
+static size_t round_to_pages(size_t n)
 {
     size_t page = cl_page_size();
-    size_t usable = (size + page - 1) & ~(page - 1);
-    char *map = mmap(NULL, usable + page, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return (n + page - 1) & ~(page - 1);
+}
+
+static cl_stack *stack_map(size_t size, size_t guard)
+{
+    size_t usable = round_to_pages(size);
+    char *map;
     cl_stack *st;
 
-    if (map == MAP_FAILED)
+    guard = round_to_pages(guard);
+    if (usable < size || usable + guard < usable) { /* wrapped around */
+        errno = ENOMEM;
         return NULL;
-    if (mprotect(map, page, PROT_NONE) != 0) {
-        int e = errno;
-        munmap(map, usable + page);
-        errno = e;
+    }
+    /* Mapped inaccessible, then the usable part opened: one call fewer
+     * than mapping it all and closing the guard, the same two mappings. */
+    map = mmap(NULL, usable + guard, PROT_NONE,
+               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (map == MAP_FAILED) {
+        errno = ENOMEM; /* whatever the kernel said, there is no stack */
+        return NULL;
+    }
+    if (mprotect(map + guard, usable, PROT_READ | PROT_WRITE) != 0) {
+        munmap(map, usable + guard);
+        errno = ENOMEM; /* the mapping count limit says ENOMEM here too */
         return NULL;
     }
     st = malloc(sizeof *st);
     if (!st) {
-        munmap(map, usable + page);
+        munmap(map, usable + guard);
         errno = ENOMEM;
         return NULL;
     }
-    st->base = map + page;
+    st->base = map + guard;
     st->size = usable;
-    st->vg_id = VALGRIND_STACK_REGISTER(st->base, st->base + usable);
+    st->guard = guard;
+    st->vg_id = cl_valgrind_stack_register(st->base, st->base + usable);
+    st->owner = NULL;
     st->next_free = NULL;
+    st->live_prev = NULL;
+    st->live_next = live;
+    if (live)
+        live->live_prev = st;
+    live = st;
     return st;
 }
 
 static void stack_unmap(cl_stack *st)
 {
-    VALGRIND_STACK_DEREGISTER(st->vg_id);
-    munmap(st->base - cl_page_size(), st->size + cl_page_size());
+    if (st->live_prev)
+        st->live_prev->live_next = st->live_next;
+    else
+        live = st->live_next;
+    if (st->live_next)
+        st->live_next->live_prev = st->live_prev;
+    cl_valgrind_stack_deregister(st->vg_id);
+    munmap(st->base - st->guard, st->size + st->guard);
     free(st);
 }
 
@@ -88,28 +119,39 @@ static void make_pool_key(void)
     pthread_key_create(&pool_key, pool_drain);
 }
 
-cl_stack *cl_stack_get(size_t size)
+static bool pooled_kind(size_t size, size_t guard)
+{
+    return size == CL_STACK_DEFAULT_SIZE && guard == CL_STACK_DEFAULT_GUARD;
+}
+
+cl_stack *cl_stack_get_guarded(size_t size, size_t guard)
 {
     if (size == 0)
         size = CL_STACK_DEFAULT_SIZE;
-    if (size == CL_STACK_DEFAULT_SIZE && pool) {
+    if (guard == 0)
+        guard = CL_STACK_DEFAULT_GUARD;
+    if (pooled_kind(size, guard) && pool) {
         cl_stack *st = pool;
         pool = st->next_free;
         pool_len--;
         return st;
     }
-    return stack_map(size);
+    return stack_map(size, guard);
+}
+
+cl_stack *cl_stack_get(size_t size)
+{
+    return cl_stack_get_guarded(size, 0);
 }
 
 void cl_stack_put(cl_stack *st)
 {
     if (!st)
         return;
-    if (st->size == CL_STACK_DEFAULT_SIZE && pool_len < POOL_MAX) {
-#ifdef CL_ASAN
+    st->owner = NULL;
+    if (pooled_kind(st->size, st->guard) && pool_len < POOL_MAX) {
         /* Frames that died with their coroutine leave poisoned shadow. */
-        __asan_unpoison_memory_region(st->base, st->size);
-#endif
+        cl_asan_unpoison(st->base, st->size);
         if (!pool) {
             pthread_once(&pool_key_once, make_pool_key);
             pthread_setspecific(pool_key, st);
@@ -122,15 +164,18 @@ void cl_stack_put(cl_stack *st)
     stack_unmap(st);
 }
 
-void cl_stack_set_locator(cl_stack_locator locate)
+void cl_stack_set_namer(cl_stack_namer n)
 {
-    locator = locate;
+    namer = n;
 }
 
-/* Only async-signal-safe calls from here on. */
+/* ---- the overflow handler: async-signal-safe calls only ---- */
+
+/* A raw system call: a program that interposes write() (the monkey patch
+ * does) must not be entered from a signal handler on a broken stack. */
 static void say(const char *s)
 {
-    ssize_t r = write(STDERR_FILENO, s, strlen(s));
+    long r = syscall(SYS_write, STDERR_FILENO, s, strlen(s));
     (void)r;
 }
 
@@ -147,19 +192,31 @@ static void fmt_size(char *buf, size_t n)
     buf[j] = '\0';
 }
 
+/* The stack in use whose guard holds addr, looked up among all of this
+ * thread's stacks rather than taken from "the current greenlet": the fault
+ * names the stack it really hit, whatever the bookkeeping says (the shared
+ * stack, the restorer's, a switch half done). */
+static const cl_stack *overflowed_stack(const char *addr)
+{
+    const cl_stack *st;
+    for (st = live; st; st = st->live_next)
+        if (st->owner && addr >= st->base - st->guard && addr < st->base)
+            return st;
+    return NULL;
+}
+
 static struct sigaction prev_segv, prev_bus;
 
 static void on_fault(int sig, siginfo_t *si, void *uc)
 {
-    char name[96];
-    const cl_stack *st = locator ? locator(name, sizeof name) : NULL;
-    char *addr = si->si_addr;
-    size_t page = cl_page_size();
+    const cl_stack *st = overflowed_stack(si->si_addr);
 
-    /* A fault up to a page below the guard is still this stack's overflow:
-     * a big frame can step over the guard page. */
-    if (st && addr >= st->base - 2 * page && addr < st->base) {
-        char num[24];
+    if (st) {
+        char name[96], num[24];
+        if (namer)
+            namer(st, name, sizeof name);
+        else
+            strcpy(name, "a coroutine");
         say("corolab: stack overflow in ");
         say(name);
         say(" (stack size ");

@@ -53,38 +53,52 @@ void cl_ctx_make(cl_ctx *ctx, void *stack, size_t size, cl_ctx_entry entry,
      * placed so that rsp is 16-aligned when the trampoline calls entry.
      * Nothing above: every byte here is copied for each suspended
      * SHARED-stack greenlet, and the trampoline's CFI ends backtraces. */
-    uint64_t *sp = (uint64_t *)(top - 24);
+    char *sp = (char *)(top - CL_FRESH_SIZE);
+    void (*resume)(void) = cl_ctx_trampoline;
 
     __asm__ volatile("fnstcw %0" : "=m"(ctx->fpucw));
     __asm__ volatile("stmxcsr %0" : "=m"(ctx->mxcsr));
     ctx->pad_ = 0;
 
-    sp[0] = (uint64_t)(uintptr_t)cl_ctx_trampoline;
-    sp[1] = (uint64_t)(uintptr_t)entry;
-    sp[2] = (uint64_t)(uintptr_t)arg;
+    memcpy(sp + CL_FRAME_RESUME, &resume, sizeof resume);
+    memcpy(sp + CL_FRESH_ENTRY, &entry, sizeof entry);
+    memcpy(sp + CL_FRESH_ARG, &arg, sizeof arg);
     ctx->sp = sp;
 }
+/* The trampoline pops entry, then arg, then calls with rsp 16-aligned. */
+_Static_assert(CL_FRESH_ENTRY == CL_FRAME_RESUME + 8 &&
+               CL_FRESH_ARG == CL_FRESH_ENTRY + 8 &&
+               CL_FRESH_SIZE == CL_FRESH_ARG + 8 && CL_FRESH_SIZE % 16 == 8,
+               "fresh x86-64 frame: resume, entry, arg, then 16-aligned");
 
 #elif defined(__aarch64__)
 
 extern void cl_ctx_trampoline(void);
 
-/* Frame layout is defined in switch_aarch64.S. */
+static void frame_put(char *frame, int off, uint64_t v)
+{
+    memcpy(frame + off, &v, sizeof v);
+}
+
 void cl_ctx_make(cl_ctx *ctx, void *stack, size_t size, cl_ctx_entry entry,
                  void *arg)
 {
     uintptr_t top = ((uintptr_t)stack + size) & ~(uintptr_t)15;
-    uint64_t *sp = (uint64_t *)(top - 16 - 176);
+    char *sp = (char *)(top - 16 - CL_FRAME_SIZE);
     uint64_t fpcr;
 
     __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
-    memset(sp, 0, 16 + 176);
-    sp[0] = (uint64_t)(uintptr_t)arg;    /* x19 */
-    sp[1] = (uint64_t)(uintptr_t)entry;  /* x20 */
-    sp[10] = 0;                          /* x29: end of the frame chain */
-    sp[11] = (uint64_t)(uintptr_t)cl_ctx_trampoline; /* x30 */
-    sp[20] = fpcr;
+    memset(sp, 0, 16 + CL_FRAME_SIZE); /* x29 = 0 ends the frame chain */
+    frame_put(sp, CL_FRAME_X19, (uint64_t)(uintptr_t)arg);
+    frame_put(sp, CL_FRAME_X19 + 8, (uint64_t)(uintptr_t)entry); /* x20 */
+    frame_put(sp, CL_FRAME_X30, (uint64_t)(uintptr_t)cl_ctx_trampoline);
+    frame_put(sp, CL_FRAME_FPCR, fpcr);
     ctx->sp = sp;
 }
+_Static_assert(CL_FRAME_X30 == CL_FRAME_X29 + 8 &&
+               CL_FRAME_D8 == CL_FRAME_X29 + 16 &&
+               CL_FRAME_FPCR == CL_FRAME_D8 + 64 &&
+               CL_FRAME_SIZE >= CL_FRAME_FPCR + 8 && CL_FRAME_SIZE % 16 == 0,
+               "aarch64 frame: x19-x28, x29 x30, d8-d15, FPCR, 16-aligned");
 
 #endif

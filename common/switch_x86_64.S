@@ -1,17 +1,20 @@
 /*
- * x86-64 System V context switch. See switch.h.
+ * x86-64 System V context switch. See switch.h, which defines the layout
+ * (CL_CTX_*, CL_FRAME_*, CL_FRESH_*) this file and switch.c share.
  *
  * A suspended context's stack pointer points at the address to resume
  * at; its x87 control word and MXCSR are kept in the cl_ctx. Resuming is:
- * load the FPU control words if they differ from the ones in force, load
- * the stack pointer, pop the address, jump. What lies above the address
- * belongs to the code found there: for cl_ctx_switch, rbp, the five other
- * callee-saved registers and our caller's return address; for
- * cl_ctx_switch_inline (switch.h), just rbp, since the compiler saves
- * whatever else is live; for a fresh context, entry and arg.
+ * load the FPU control words, load the stack pointer, pop the address,
+ * jump. What lies above the address belongs to the code found there: for
+ * cl_ctx_switch, rbp, the five other callee-saved registers and our
+ * caller's return address; for cl_ctx_switch_inline (switch.h), just rbp,
+ * since the compiler saves whatever else is live; for a fresh context,
+ * entry and arg.
  *
  * The value handed over travels in rdx.
  */
+#include "switch.h"
+
     .text
 
 /* void *cl_ctx_switch(cl_ctx *from, cl_ctx *to, void *value) */
@@ -20,6 +23,11 @@
     .p2align 4
 cl_ctx_switch:
     .cfi_startproc
+    /* Stored and loaded every time, first, as in the inline switch. */
+    fnstcw  CL_CTX_FPUCW(%rdi)
+    stmxcsr CL_CTX_MXCSR(%rdi)
+    fldcw   CL_CTX_FPUCW(%rsi)
+    ldmxcsr CL_CTX_MXCSR(%rsi)
     pushq   %rbx
     pushq   %r12
     pushq   %r13
@@ -28,24 +36,10 @@ cl_ctx_switch:
     pushq   %rbp
     leaq    .Lresume(%rip), %rcx
     pushq   %rcx
-    fnstcw  8(%rdi)
-    stmxcsr 12(%rdi)
-    movq    %rsp, (%rdi)
-    /* Compare with loads the size of the stores: an 8-byte load of the
-     * two would stall on store forwarding. */
-    movzwl  8(%rdi), %ecx
-    cmpw    8(%rsi), %cx
-    jne     2f
-    movl    12(%rdi), %ecx
-    xorl    12(%rsi), %ecx
-    testl   $0xffc0, %ecx           /* MXCSR's control bits, not its flags */
-    jne     2f
-1:  movq    (%rsi), %rsp
-    popq    %rcx
+    movq    %rsp, CL_CTX_SP(%rdi)
+    movq    CL_CTX_SP(%rsi), %rsp
+    popq    %rcx                    /* CL_FRAME_RESUME */
     jmpq    *%rcx
-2:  fldcw   8(%rsi)
-    ldmxcsr 12(%rsi)
-    jmp     1b
 .Lresume:
     popq    %rbp
     popq    %r15
@@ -59,7 +53,8 @@ cl_ctx_switch:
     .size   cl_ctx_switch, .-cl_ctx_switch
 
 /* First code a fresh context runs: cl_ctx_make left entry and arg on the
- * stack; the value of the first switch arrives in rdx. */
+ * stack (CL_FRESH_ENTRY, CL_FRESH_ARG, popped in that order); the value of
+ * the first switch arrives in rdx. */
     .globl  cl_ctx_trampoline
     .hidden cl_ctx_trampoline
     .type   cl_ctx_trampoline, @function

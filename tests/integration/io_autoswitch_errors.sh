@@ -3,16 +3,7 @@
 # failing URL on stderr, every fetch still attempted, exit status 1; and
 # a server that never answers makes --timeout fire. Offline: 127.0.0.1
 # and the reserved .invalid domain only.
-set -u
-cd "$(dirname "$0")/../.." || exit 2
-bin=05_io_autoswitch/05_io_autoswitch
-[ -x "$bin" ] || { echo "no $bin: build it first"; exit 77; }
-out=tests/out/io_autoswitch_errors
-mkdir -p "$out"
-fail=0
-check() { # description, command status
-    if [ "$2" -eq 0 ]; then echo "ok: $1"; else echo "FAILED: $1"; fail=1; fi
-}
+. "$(dirname "$0")/io_autoswitch_common.bash"
 
 urls=(https://127.0.0.1/ 'http://a b/' ftp://x/ http://nosuch.invalid/ http://127.0.0.1:1/)
 timeout 60 "$bin" --no-compare --timeout 5 "${urls[@]}" >"$out/stdout" 2>"$out/stderr"
@@ -28,18 +19,9 @@ check "unknown host" $(grep -q "http://nosuch.invalid/: cannot resolve nosuch.in
 check "refused connection" $(grep -q "http://127.0.0.1:1/: cannot connect to 127.0.0.1 port 1: Connection refused" "$out/stderr"; echo $?)
 
 # A listener that accepts and never answers: the read times out.
-perl tests/integration/echo_peer.pl 0 serve silent >"$out/peer" 2>&1 &
-pid=$!
-port=
-for _ in $(seq 50); do
-    port=$(head -n 1 "$out/peer" 2>/dev/null | sed -n 's/.*:\([0-9][0-9]*\)$/\1/p')
-    [ -n "$port" ] && break
-    sleep 0.1
-done
+serve silent perl tests/integration/echo_peer.pl 0 serve silent
 timeout 30 "$bin" --no-compare --timeout 0.5 "http://127.0.0.1:$port/" >/dev/null 2>"$out/stderr2"
 st=$?
-kill "$pid" 2>/dev/null
-wait "$pid" 2>/dev/null
 cat "$out/stderr2"
 check "timeout: exit status 1 (was $st)" $([ $st -eq 1 ]; echo $?)
 check "timeout reported" $(grep -q "reading the response: timed out" "$out/stderr2"; echo $?)

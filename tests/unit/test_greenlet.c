@@ -304,9 +304,42 @@ START_TEST(names)
     ck_assert_str_eq(greenlet_name(b, buf, sizeof buf), want);
     greenlet_set_name(b, "later");
     ck_assert_str_eq(greenlet_name(b, buf, sizeof buf), "later");
+    ck_assert_int_eq(greenlet_set_name(b, NULL), 0);
+    ck_assert_str_eq(greenlet_name(b, buf, sizeof buf), want);
     greenlet_free(a);
     greenlet_free(b);
     greenlet_free(c);
+}
+END_TEST
+
+/* A greenlet owns its name: the caller's buffer may be freed at once
+ * (lesson 06 names a connection's greenlet from a record it frees). Under
+ * SAN=1 the old code's read is a heap-use-after-free; without it, the
+ * scribble shows. */
+START_TEST(names_are_copied)
+{
+    char buf[64];
+    char *name = strdup("conn-7");
+    greenlet_opts opts = {.name = name};
+    greenlet *g = greenlet_new_opts(return_value, NULL, NULL, &opts);
+    ck_assert_ptr_nonnull(g);
+    memset(name, 'x', strlen(name));
+    free(name);
+    ck_assert_str_eq(greenlet_name(g, buf, sizeof buf), "conn-7");
+    name = strdup("conn-8");
+    ck_assert_int_eq(greenlet_set_name(g, name), 0);
+    memset(name, 'y', strlen(name));
+    free(name);
+    ck_assert_str_eq(greenlet_name(g, buf, sizeof buf), "conn-8");
+    /* embedded ones too */
+    greenlet e;
+    name = strdup("task-3");
+    opts.name = name;
+    ck_assert_int_eq(greenlet_init(&e, return_value, NULL, NULL, &opts), 0);
+    free(name);
+    ck_assert_str_eq(greenlet_name(&e, buf, sizeof buf), "task-3");
+    greenlet_free(&e);
+    greenlet_free(g);
 }
 END_TEST
 
@@ -343,18 +376,82 @@ START_TEST(switch_hook_sees_every_switch)
 }
 END_TEST
 
-START_TEST(no_stack_is_an_error_not_a_crash)
+/* Running out of stacks is said when the greenlet is made, not found out
+ * at its first switch (where the hub used to end it silently). */
+START_TEST(no_stack_fails_greenlet_new)
 {
     greenlet_opts huge = {.stack_size = (size_t)1 << 62, .name = "huge"};
-    greenlet *g = greenlet_new_opts(double_it, NULL, NULL, &huge);
-    ck_assert_ptr_nonnull(g);
+    greenlet emb;
     errno = 0;
-    ck_assert_ptr_eq(greenlet_switch(g, P(1)), GREENLET_ERROR);
-    ck_assert_msg(errno == ENOMEM || errno == EAGAIN || errno == EINVAL,
-                  "errno %d", errno);
-    ck_assert(!greenlet_started(g)); /* nothing happened */
+    ck_assert_ptr_null(greenlet_new_opts(double_it, NULL, NULL, &huge));
+    ck_assert_int_eq(errno, ENOMEM);
+    /* embedded: made but never startable, and freeable */
+    errno = 0;
+    ck_assert_int_eq(greenlet_init(&emb, double_it, NULL, NULL, &huge), -1);
+    ck_assert_int_eq(errno, ENOMEM);
+    errno = 0;
+    ck_assert_ptr_eq(greenlet_switch(&emb, P(1)), GREENLET_ERROR);
+    ck_assert_int_eq(errno, ENOMEM);
+    ck_assert(!greenlet_started(&emb)); /* nothing happened */
     ck_assert_ptr_eq(greenlet_current(), greenlet_main());
+    ck_assert_int_eq(greenlet_free(&emb), 0);
+    /* and the next one is fine */
+    greenlet *g = greenlet_new(double_it, NULL, NULL);
+    ck_assert_ptr_nonnull(g);
+    ck_assert_ptr_eq(greenlet_switch(g, P(2)), P(4));
     greenlet_free(g);
+}
+END_TEST
+
+/* ---- freeing a parent ---- */
+
+static greenlet *orphan;
+
+/* Makes a child (its parent: us), runs it until it suspends in main. */
+static void *make_child_then_wait(void *arg, void *value)
+{
+    (void)arg, (void)value;
+    orphan = greenlet_new(echo_plus_one, greenlet_main(), NULL);
+    greenlet_switch(orphan, P(1)); /* it switches to main, not back here */
+    return P(99); /* never reached: freed while suspended */
+}
+
+/* Python's rule when a parent dies, kept when it is freed: the child's
+ * result goes to the nearest living ancestor. Under SAN=1 this is where
+ * the old code read the freed parent. */
+START_TEST(freeing_a_parent_hands_children_up)
+{
+    greenlet *parent = greenlet_new(make_child_then_wait, NULL, NULL);
+    ck_assert_ptr_eq(greenlet_switch(parent, NULL), P(2)); /* orphan's 1+1 */
+    ck_assert_ptr_eq(greenlet_parent(orphan), parent);
+    ck_assert_int_eq(greenlet_free(parent), 0); /* suspended, with a child */
+    ck_assert_ptr_eq(greenlet_parent(orphan), greenlet_main());
+    ck_assert_ptr_eq(greenlet_switch(orphan, P(5)), P(6));
+    /* the child ends: its result comes to main, past the freed parent */
+    ck_assert_ptr_eq(greenlet_switch(orphan, STOP), P(7));
+    ck_assert(greenlet_dead(orphan));
+    ck_assert_int_eq(greenlet_free(orphan), 0); /* and the parent's record */
+    ck_assert_ptr_eq(greenlet_current(), greenlet_main());
+}
+END_TEST
+
+/* An embedded greenlet's record is its caller's: it cannot be kept for its
+ * children, so freeing it fails until they are gone or moved. */
+START_TEST(embedded_parent_with_children_is_busy)
+{
+    greenlet parent;
+    ck_assert_int_eq(greenlet_init(&parent, return_value, NULL, NULL, NULL), 0);
+    greenlet *a = greenlet_new(return_value, P(1), &parent);
+    greenlet *b = greenlet_new(return_value, P(2), &parent);
+    errno = 0;
+    ck_assert_int_eq(greenlet_free(&parent), -1);
+    ck_assert_int_eq(errno, EBUSY);
+    ck_assert_int_eq(greenlet_free(a), 0);
+    ck_assert_int_eq(greenlet_set_parent(b, greenlet_main()), 0);
+    ck_assert_int_eq(greenlet_free(&parent), 0);
+    ck_assert_int_eq(greenlet_free(&parent), 0); /* twice is harmless */
+    ck_assert_ptr_eq(greenlet_switch(b, NULL), P(2)); /* to main now */
+    greenlet_free(b);
 }
 END_TEST
 
@@ -367,6 +464,7 @@ struct thread_case {
     int foreign_errno;
     void *foreign_result;
     greenlet *fresh, *suspended; /* made by the thread, for main to poke */
+    int free_result, free_errno;
     pthread_barrier_t made, poked;
 };
 
@@ -443,6 +541,12 @@ START_TEST(other_threads_greenlets_are_off_limits)
     errno = 0;
     greenlet *r5 = greenlet_new(double_it, NULL, tc.suspended);
     int e5 = errno;
+    errno = 0;
+    int r6 = greenlet_free(tc.fresh);
+    int e6 = errno;
+    errno = 0;
+    int r7 = greenlet_free(tc.suspended);
+    int e7 = errno;
     pthread_barrier_wait(&tc.poked);
     ck_assert_int_eq(pthread_join(th, NULL), 0);
 
@@ -456,6 +560,10 @@ START_TEST(other_threads_greenlets_are_off_limits)
     ck_assert_int_eq(e4, EPERM);
     ck_assert_ptr_null(r5);
     ck_assert_int_eq(e5, EPERM);
+    ck_assert_int_eq(r6, -1); /* frees are refused too, not done */
+    ck_assert_int_eq(e6, EPERM);
+    ck_assert_int_eq(r7, -1);
+    ck_assert_int_eq(e7, EPERM);
     ck_assert_ptr_eq(tc.switch_result, P(10)); /* the thread's own use worked */
     ck_assert_ptr_nonnull(tc.own_current);
     ck_assert_ptr_eq(greenlet_current(), greenlet_main());
@@ -473,6 +581,9 @@ static void *thread_never_used_greenlets(void *p)
     errno = 0;
     tc->foreign_result = greenlet_switch(tc->other_main, NULL);
     tc->foreign_errno = errno;
+    errno = 0;
+    tc->free_result = greenlet_free(tc->other_main);
+    tc->free_errno = errno;
     return NULL;
 }
 
@@ -484,6 +595,8 @@ START_TEST(fresh_thread_switching_in_gets_eperm)
     ck_assert_int_eq(pthread_join(th, NULL), 0);
     ck_assert_ptr_eq(tc.foreign_result, GREENLET_ERROR);
     ck_assert_int_eq(tc.foreign_errno, EPERM);
+    ck_assert_int_eq(tc.free_result, -1);
+    ck_assert_int_eq(tc.free_errno, EPERM);
     ck_assert(!greenlet_started(tc.other_main));
     greenlet_free(tc.other_main);
 }
@@ -995,7 +1108,10 @@ static Suite *greenlet_suite(void)
     tcase_add_test(rules, free_rules);
     tcase_add_test(rules, names);
     tcase_add_test(rules, switch_hook_sees_every_switch);
-    tcase_add_test(rules, no_stack_is_an_error_not_a_crash);
+    tcase_add_test(rules, names_are_copied);
+    tcase_add_test(rules, no_stack_fails_greenlet_new);
+    tcase_add_test(rules, freeing_a_parent_hands_children_up);
+    tcase_add_test(rules, embedded_parent_with_children_is_busy);
     tcase_add_test(rules, fpu_mode_per_greenlet);
     tcase_add_test(rules, fpu_fixed_greenlet);
     tcase_add_test(rules, live_values_survive_greenlet_switch);

@@ -494,12 +494,14 @@ START_TEST(timeout_close_and_kill)
 END_TEST
 
 static int pipe_fds[2];
+static hub_event *poll_started; /* the writer writes only after the timed poll */
 
 static void *poller(void *arg)
 {
     struct pollfd p[2] = {{pipe_fds[0], POLLIN, 0}, {*(int *)arg, POLLIN, 0}};
     ck_assert_int_eq(poll(p, 2, 10), 0); /* times out */
     note("poll start", 0);
+    hub_event_set(poll_started);
     ck_assert_int_eq(poll(p, 2, -1), 1);
     note("poll done", 0);
     ck_assert_int_eq(p[0].revents & POLLIN, POLLIN);
@@ -510,6 +512,8 @@ static void *poller(void *arg)
 static void *pipe_writer(void *arg)
 {
     (void)arg;
+    ck_assert_int_eq(hub_event_wait(poll_started, HUB_FOREVER), 0);
+    ck_assert_int_eq(hub_sleep(0.01), 0); /* the poller is in poll(-1) by now */
     note("write", 0);
     ck_assert_int_eq(write(pipe_fds[1], "x", 1), 1);
     return NULL;
@@ -525,13 +529,15 @@ START_TEST(poll_waits_on_the_hub)
     l = listener(&a);
     ck_assert_int_eq(pipe(pipe_fds), 0);
     nevents = 0;
+    ck_assert_ptr_nonnull(poll_started = hub_event_new());
     t[0] = hub_spawn(poller, &l);
-    t[1] = hub_spawn_later(0.02, pipe_writer, NULL);
+    t[1] = hub_spawn(pipe_writer, NULL);
     ck_assert_int_eq(hub_joinall(t, 2, HUB_FOREVER), 0);
     ck_assert_int_lt(event_index("poll start", 0), event_index("write", 0));
     ck_assert_int_lt(event_index("write", 0), event_index("poll done", 0));
     hub_task_free(t[0]);
     hub_task_free(t[1]);
+    hub_event_free(poll_started);
     close(pipe_fds[0]);
     close(pipe_fds[1]);
     close(l);

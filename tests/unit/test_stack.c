@@ -14,10 +14,14 @@
 #include "sanitize.h" /* CL_ASAN */
 #include "stack.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -80,12 +84,43 @@ START_TEST(many_stacks_are_distinct)
 }
 END_TEST
 
+START_TEST(guard_is_64k_by_default_and_configurable)
+{
+    size_t page = cl_page_size();
+    cl_stack *st = cl_stack_get(0);
+    ck_assert_ptr_nonnull(st);
+    ck_assert_uint_eq(st->guard, CL_STACK_DEFAULT_GUARD);
+    ck_assert_uint_ge(CL_STACK_DEFAULT_GUARD, 64 * 1024);
+    cl_stack *big = cl_stack_get_guarded(0, 1024 * 1024 + 1);
+    ck_assert_ptr_nonnull(big);
+    ck_assert_uint_ge(big->guard, 1024 * 1024 + 1);
+    ck_assert_uint_eq(big->guard % page, 0);
+    ck_assert_ptr_ne(big, st);
+    cl_stack_put(big); /* not the pool's kind: unmapped */
+    cl_stack_put(st);
+}
+END_TEST
+
 START_TEST(thread_init_is_idempotent)
 {
     ck_assert_int_eq(cl_stack_thread_init(), 0);
     ck_assert_int_eq(cl_stack_thread_init(), 0);
 }
 END_TEST
+
+/* ---- the handler never enters an interposed write() ----
+ *
+ * A program that defines write() (the monkey patch does) must not be
+ * entered from the overflow handler, on a broken stack: the handler makes
+ * the system call itself. This test program interposes write() the same
+ * way; every overflow test below fails with status 42 if the handler's
+ * message comes through here. */
+ssize_t write(int fd, const void *buf, size_t n)
+{
+    if (n >= 9 && memcmp(buf, "corolab: ", 9) == 0)
+        _exit(42);
+    return syscall(SYS_write, fd, buf, n);
+}
 
 /* ---- crashing children ---- */
 
@@ -259,6 +294,200 @@ START_TEST(other_faults_are_passed_on)
 }
 END_TEST
 
+static bool skip_under_asan(const char *why)
+{
+#ifdef CL_ASAN
+    fprintf(stderr, "skipped under AddressSanitizer: %s\n", why);
+    return true;
+#else
+    (void)why;
+    return false;
+#endif
+}
+
+/* ---- big frames: the guard cannot be stepped over ----
+ *
+ * Built with stack-clash protection (corolab.mk's default flags; for gcc
+ * the attribute below makes sure of it), a frame or alloca bigger than a
+ * page touches each page on the way down, so the first touch below the
+ * stack lands in its guard, not in whatever is mapped below. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define CLASH_PROTECTED __attribute__((noinline, optimize("stack-clash-protection")))
+#else
+#define CLASH_PROTECTED __attribute__((noinline))
+#endif
+
+static volatile size_t big_index = 1;
+
+static CLASH_PROTECTED int big_local_array(void)
+{
+    volatile char big[300 * 1024];
+    big[big_index] = 1;
+    big[sizeof big - 1] = 2;
+    return big[big_index] + big[sizeof big - 1];
+}
+
+static volatile size_t alloca_size = 267000;
+
+static CLASH_PROTECTED int big_alloca(void)
+{
+    char *p = __builtin_alloca(alloca_size);
+    memset(p, 0x5a, alloca_size);
+    return ((volatile char *)p)[alloca_size / 2];
+}
+
+static void *big_frame_run(void *arg, void *value)
+{
+    (void)value;
+    int (*fn)(void) = (int (*)(void))arg;
+    return (void *)(intptr_t)fn();
+}
+
+static char victim_top[64]; /* what the victim left at the top of its stack */
+
+static void *victim_run(void *arg, void *value)
+{
+    (void)arg, (void)value;
+    volatile char mark[64];
+    memset((char *)mark, 'v', sizeof mark);
+    greenlet_switch(greenlet_main(), NULL);
+    memcpy(victim_top, (char *)mark, sizeof victim_top);
+    return NULL;
+}
+
+/* The diver is made first, its victim second: mmap places the victim's
+ * stack just below the diver's guard, where the old one-page guard let an
+ * alloca write silently. */
+static void big_frame_child(void *arg)
+{
+    greenlet_opts d = {.name = "big-frame"};
+    greenlet *diver = greenlet_new_opts(big_frame_run, arg, NULL, &d);
+    greenlet *victim = greenlet_new(victim_run, NULL, NULL);
+    if (!diver || !victim)
+        _exit(4);
+    greenlet_switch(victim, NULL);
+    greenlet_switch(diver, NULL);
+    greenlet_switch(victim, NULL); /* only reached if nothing faulted */
+    fprintf(stderr, "victim's frame %s\n",
+            memchr(victim_top, 'v', 1) ? "intact" : "overwritten");
+}
+
+START_TEST(big_local_array_overflow_is_reported)
+{
+    static struct child c;
+    if (skip_under_valgrind() ||
+        skip_under_asan("it gives big frames redzones and fake stacks"))
+        return;
+    run_child(big_frame_child, (void *)big_local_array, &c);
+    assert_overflow_report(&c, "greenlet 'big-frame'", "stack size 262144 bytes");
+}
+END_TEST
+
+START_TEST(alloca_overflow_is_reported)
+{
+    static struct child c;
+    if (skip_under_valgrind() ||
+        skip_under_asan("it gives alloca redzones of its own"))
+        return;
+    run_child(big_frame_child, (void *)big_alloca, &c);
+    assert_overflow_report(&c, "greenlet 'big-frame'", "stack size 262144 bytes");
+}
+END_TEST
+
+/* A fault anywhere in a greenlet's guard, and in the guard of a greenlet
+ * that is not the one running, names the greenlet the guard belongs to. */
+static greenlet *deep_guard_g;
+
+static void *poke_guard_run(void *arg, void *value)
+{
+    (void)value;
+    greenlet *target = arg ? arg : greenlet_current();
+    cl_stack *st = target->stack;
+    ((volatile char *)st->base)[-(ptrdiff_t)st->guard + 100] = 1;
+    return NULL;
+}
+
+static void deep_guard_child(void *arg)
+{
+    greenlet_opts wide = {.name = "wide-guard", .guard_size = 1024 * 1024};
+    deep_guard_g = greenlet_new_opts(poke_guard_run, NULL, NULL, &wide);
+    greenlet *other = greenlet_new_opts(poke_guard_run, deep_guard_g, NULL,
+                                        &(greenlet_opts){.name = "poker"});
+    if (!deep_guard_g || !other)
+        _exit(4);
+    greenlet_switch(arg ? other : deep_guard_g, NULL);
+}
+
+START_TEST(fault_deep_in_a_wide_guard_is_reported)
+{
+    static struct child c;
+    if (skip_under_valgrind())
+        return;
+    run_child(deep_guard_child, NULL, &c);
+    assert_overflow_report(&c, "greenlet 'wide-guard'", NULL);
+}
+END_TEST
+
+START_TEST(fault_in_another_greenlets_guard_names_it)
+{
+    static struct child c;
+    if (skip_under_valgrind())
+        return;
+    run_child(deep_guard_child, (void *)1, &c);
+    assert_overflow_report(&c, "greenlet 'wide-guard'", NULL);
+}
+END_TEST
+
+/* ---- no stack: ENOMEM, not a dead greenlet ---- */
+
+/* With the address space limited to what the process has, mapping a new
+ * stack fails: the pool says ENOMEM, and so does greenlet_new. */
+static void no_room_child(void *arg)
+{
+    (void)arg;
+    long pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    greenlet_opts odd = {.stack_size = 512 * 1024}; /* never pooled */
+    greenlet_main();
+    if (!f || fscanf(f, "%ld", &pages) != 1)
+        _exit(5);
+    fclose(f);
+    struct rlimit rl = {.rlim_cur = (rlim_t)pages * cl_page_size() + 65536,
+                        .rlim_max = RLIM_INFINITY};
+    if (setrlimit(RLIMIT_AS, &rl) != 0)
+        _exit(6);
+    /* qemu-user keeps the guest's mappings inside its own reservation,
+     * where the limit does not bite: nothing to test there. */
+    void *probe = mmap(NULL, 1024 * 1024, PROT_NONE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (probe != MAP_FAILED) {
+        fprintf(stderr, "skipped: the address-space limit does not bite here\n");
+        _exit(0);
+    }
+    errno = 0;
+    if (cl_stack_get(512 * 1024) != NULL || errno != ENOMEM)
+        _exit(7);
+    errno = 0;
+    if (greenlet_new_opts(big_frame_run, NULL, NULL, &odd) != NULL ||
+        errno != ENOMEM)
+        _exit(8);
+    _exit(0);
+}
+
+START_TEST(no_address_space_is_enomem)
+{
+    static struct child c;
+    if (skip_under_valgrind() ||
+        skip_under_asan("its shadow memory does not fit an address-space limit"))
+        return;
+    run_child(no_room_child, NULL, &c);
+    ck_assert_msg(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0,
+                  "child status %#x, stderr: %s", c.status, c.err);
+    if (strstr(c.err, "skipped"))
+        fputs(c.err, stderr);
+}
+END_TEST
+
 static Suite *stack_suite(void)
 {
     Suite *s = suite_create("stack (" CL_SWITCH_NAME ")");
@@ -266,6 +495,7 @@ static Suite *stack_suite(void)
     tcase_add_test(tc, default_stack_is_usable_and_pooled);
     tcase_add_test(tc, odd_sizes_round_up_to_whole_pages);
     tcase_add_test(tc, many_stacks_are_distinct);
+    tcase_add_test(tc, guard_is_64k_by_default_and_configurable);
     tcase_add_test(tc, thread_init_is_idempotent);
     suite_add_tcase(s, tc);
     TCase *ov = tcase_create("overflow");
@@ -275,6 +505,11 @@ static Suite *stack_suite(void)
     tcase_add_test(ov, overflow_in_shared_greenlet_is_reported);
     tcase_add_test(ov, overflow_in_unnamed_greenlet_is_reported);
     tcase_add_test(ov, other_faults_are_passed_on);
+    tcase_add_test(ov, big_local_array_overflow_is_reported);
+    tcase_add_test(ov, alloca_overflow_is_reported);
+    tcase_add_test(ov, fault_deep_in_a_wide_guard_is_reported);
+    tcase_add_test(ov, fault_in_another_greenlets_guard_names_it);
+    tcase_add_test(ov, no_address_space_is_enomem);
     suite_add_tcase(s, ov);
     return s;
 }
