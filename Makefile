@@ -3,6 +3,8 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make walkthrough   run the lessons in order, as in class
 #   make fuzz       libFuzzer on the URL and HTTP parsers, FUZZ_SECONDS=30 each
+#   make compare LESSON=03 RUN=my-run.txt   your run against expected.txt
+#   make exercise LESSON=03 [EX=name [ARGS=...] | Q=1 ANSWER=file]   see NN_*/exercises/
 LESSONS := 01_yield_generator 02_greenlet_switch 03_gevent_sleep \
            04_sync_vs_async 05_io_autoswitch 06_socket_server 07_load_client
 
@@ -27,6 +29,14 @@ walkthrough:
 	@$(MAKE) -s --no-print-directory lessons
 	@common/walkthrough.sh $(WALKTHROUGH)
 
+# tests/compare.sh and tests/exercise.sh; see tests/README.md, "Students".
+compare:
+	@tests/compare.sh "$(LESSON)" "$(RUN)"
+
+exercise:
+	@tests/exercise.sh "$(LESSON)" $(if $(EX),"$(EX)" $(if $(ARGS),'$(ARGS)')) \
+	    $(if $(Q),"q$(Q)" $(if $(ANSWER),"$(ANSWER)"))
+
 fuzz:
 	$(MAKE) -C tests/fuzz run FUZZ_SECONDS=$(or $(FUZZ_SECONDS),30)
 
@@ -49,4 +59,5 @@ clean:
 	$(MAKE) -C tests/bench clean
 	$(MAKE) -C tests/fuzz clean
 
-.PHONY: all lib lessons benches bench check walkthrough fuzz install clean
+.PHONY: all lib lessons benches bench check walkthrough fuzz install clean \
+        compare exercise

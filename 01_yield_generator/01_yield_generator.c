@@ -17,6 +17,7 @@
  */
 #include "cli.h"
 #include "generator.h"
+#include "trace.h"
 
 static long baozi = 5;
 
@@ -34,9 +35,16 @@ static const cl_program prog = {
 
 static generator *con, *con2;
 
-/* con.send(n), or stop the lesson with Python's error if it fails. */
+/* con.send(n), or stop the lesson with Python's error if it fails. The
+ * trace names the switch after the Python call: next, or send N. */
 static void send(generator *gen, void *value)
 {
+    if (cl_trace_on) {
+        if (value)
+            cl_trace_why("send %d", GEN_TO_INT(value));
+        else
+            cl_trace_why("next");
+    }
     if (generator_send(gen, value, NULL) < 0)
         cl_fatal("send: %s", generator_strerror(errno));
 }
@@ -46,6 +54,8 @@ static void consumer(generator *self, void *name)
     (void)self;
     printf("--->starting eating baozi...\n");
     for (;;) {
+        if (cl_trace_on)
+            cl_trace_why("yield");
         int new_baozi = GEN_TO_INT(generator_yield(NULL));
         printf("[%s] is eating baozi %d\n", (const char *)name, new_baozi);
     }
@@ -72,6 +82,8 @@ int main(int argc, char **argv)
     con2 = generator_new(consumer, "c2");
     if (!con || !con2)
         cl_err_exit("generator_new");
+    if (generator_set_name(con, "c1") != 0 || generator_set_name(con2, "c2") != 0)
+        cl_err_exit("generator_set_name"); /* the names --trace shows */
     producer();
     generator_free(con);
     generator_free(con2);

@@ -38,9 +38,9 @@ static const char *stacks = "auto";
 
 static const cl_option options[] = {
     {"tasks", 'n', CL_OPT_INT, &ntasks, "N", "asynchronous tasks 0..N-1, synchronous 1..N-1 (default 10)", 1, 100000000},
-    {"sleep", 's', CL_OPT_DOUBLE, &sleep_s, "SECONDS", "how long each task sleeps (default 0.5)", 0, 3600},
+    {"sleep", 0, CL_OPT_DOUBLE, &sleep_s, "SECONDS", "how long each task sleeps (default 0.5)", 0, 3600},
     {"async-only", 'a', CL_OPT_FLAG, &async_only, NULL, "skip the synchronous run", 0, 0},
-    {"timeline", 't', CL_OPT_FLAG, &timeline, NULL, "draw each task's sleep on a time axis", 0, 0},
+    {"timeline", 0, CL_OPT_FLAG, &timeline, NULL, "draw each task's sleep on a time axis", 0, 0},
     {"stacks", 0, CL_OPT_STRING, &stacks, "KIND", "guarded, shared or auto (shared above 10000 tasks)", 0, 0},
     {0},
 };
@@ -81,21 +81,29 @@ static void synchronous(void)
 static void asynchronous(void)
 {
     hub_spawn_opts opts = {.stack_kind = GREENLET_STACK_GUARDED};
-    hub_task **threads = malloc((size_t)ntasks * sizeof *threads);
+    hub_task **threads = calloc((size_t)ntasks, sizeof *threads);
 
     if (strcmp(stacks, "shared") == 0 ||
         (strcmp(stacks, "auto") == 0 && ntasks > SHARED_STACKS_ABOVE))
         opts.stack_kind = GREENLET_STACK_SHARED;
     if (!threads)
-        cl_err_exit("malloc");
-    for (long i = 0; i < ntasks; i++)
-        if (!(threads[i] = hub_spawn_with(task_greenlet, (void *)(intptr_t)i, &opts)))
-            cl_err_exit("spawn of task %ld", i);
-    if (hub_joinall(threads, (size_t)ntasks, HUB_FOREVER) != 0 &&
+        cl_err_exit("calloc");
+    long spawned, stackless = 0;
+    for (spawned = 0; spawned < ntasks; spawned++) {
+        char name[20]; /* "Task 7", as --trace shows it; the hub copies it */
+        snprintf(name, sizeof name, "Task %d", (int)spawned); /* < 1e8 */
+        opts.name = name;
+        if (!(threads[spawned] = hub_spawn_with(task_greenlet, (void *)(intptr_t)spawned, &opts))) {
+            if (errno != ENOMEM && errno != EAGAIN)
+                cl_err_exit("spawn of task %ld", spawned);
+            stackless = ntasks - spawned; /* no stack for it: stop here */
+            break;
+        }
+    }
+    if (hub_joinall(threads, (size_t)spawned, HUB_FOREVER) != 0 &&
         errno != ENOMEM && errno != EAGAIN) /* no stack: counted below */
         cl_fatal("joinall: %s", hub_strerror(errno));
-    long stackless = 0;
-    for (long i = 0; i < ntasks; i++) {
+    for (long i = 0; i < spawned; i++) {
         stackless += hub_task_error(threads[i]) != 0; /* never got a stack */
         hub_task_free(threads[i]);
     }

@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "hub.h"
 #include "repr.h"
+#include "rlimit.h"
 
 #include <errno.h>
 #include <event2/event.h>

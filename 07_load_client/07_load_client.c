@@ -33,6 +33,7 @@
  *         threading.Thread(target=sock_conn).start()
  */
 #include "cli.h"
+#include "rlimit.h"
 #include "cosock.h"
 #include "hub.h"
 

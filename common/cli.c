@@ -1,4 +1,4 @@
-/* cli.c - error exits, option parsing, colours. */
+/* cli.c - error exits, option parsing, colours: nothing else (issue 10). */
 #include "cli.h"
 #include "trace.h"
 
@@ -9,7 +9,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -90,11 +90,49 @@ bool cl_parse_double(const char *s, double min, double max, double *out)
     return true;
 }
 
+/* --help fits an 80-column terminal: text is printed from column `col`
+ * (the caller has already printed that much), broken at spaces, and
+ * continued on new lines indented to `indent`. A '\n' in text starts a new
+ * line too. A single word wider than the room is printed whole. */
+enum { HELP_WIDTH = 80, HELP_LEFT = 26 };
+
+static void print_wrapped(const char *text, int col, int indent)
+{
+    const char *s = text;
+    while (*s) {
+        int room = HELP_WIDTH - col, n = (int)strcspn(s, "\n"), len = n;
+        if (n > room) {
+            len = room; /* the last space that fits, else the word whole */
+            while (len > 0 && s[len] != ' ')
+                len--;
+            if (len == 0)
+                len = room + (int)strcspn(s + room, " \n");
+        }
+        printf("%.*s\n", len, s);
+        s += len;
+        while (*s == ' ')
+            s++;
+        if (*s == '\n')
+            s++;
+        if (*s && *s != '\n')
+            printf("%*s", indent, "");
+        col = indent;
+    }
+}
+
+static void print_option(const char *left, const char *help)
+{
+    printf("  %-*s ", HELP_LEFT, left);
+    print_wrapped(help, 2 + HELP_LEFT + 1, 2 + HELP_LEFT + 1);
+}
+
 static void print_help(const cl_program *p)
 {
     const cl_option *o;
-    printf("Usage: %s [OPTION]...%s%s\n%s\n\nOptions:\n", p->name,
-           p->args ? " " : "", p->args ? p->args : "", p->summary);
+    printf("Usage: %s [OPTION]...%s%s\n", cl_progname, p->args ? " " : "",
+           p->args ? p->args : "");
+    print_wrapped(p->summary, 0, 0);
+    printf("\nOptions:\n");
     for (o = p->options; o && o->name; o++) {
         char left[64];
         snprintf(left, sizeof left, "%c%c%c --%s%s%s",
@@ -102,14 +140,15 @@ static void print_help(const cl_program *p)
                  o->short_name ? o->short_name : ' ',
                  o->short_name ? ',' : ' ', o->name,
                  o->arg_name ? " " : "", o->arg_name ? o->arg_name : "");
-        printf("  %-26s %s\n", left, o->help);
+        print_option(left, o->help);
     }
-    printf("  %-26s %s\n", "    --trace",
-           "show every switch on stderr (or set COROLAB_TRACE=1)");
-    printf("  %-26s %s\n", "-h, --help", "show this help and exit");
-    printf("  %-26s %s\n", "-V, --version", "show the version and exit");
-    if (p->details)
-        printf("\n%s\n", p->details);
+    print_option("    --trace", "show every switch on stderr (or set COROLAB_TRACE=1)");
+    print_option("-h, --help", "show this help and exit");
+    print_option("-V, --version", "show the version and exit");
+    if (p->details) {
+        printf("\n");
+        print_wrapped(p->details, 0, 0);
+    }
 }
 
 static const cl_option *find_long(const cl_program *p, const char *name, size_t len)
@@ -160,12 +199,38 @@ static void take_value(const cl_option *o, const char *v)
     }
 }
 
+/* The name the program was run by, for messages and the "Try ... --help"
+ * line: `corolab-03_gevent_sleep` once installed, `03_gevent_sleep` here. */
+static const char *invoked_name(const cl_program *p, int argc, char **argv)
+{
+    const char *slash;
+    if (argc < 1 || !argv[0] || !argv[0][0])
+        return p->name;
+    slash = strrchr(argv[0], '/');
+    return slash && slash[1] ? slash + 1 : argv[0];
+}
+
+/* A lesson's output is about when things happen: `./03_gevent_sleep | tee
+ * log` must show each line as it is printed, not all of them when the
+ * buffer fills or the program ends. So stdout is line-buffered wherever it
+ * goes, except into a character device that is not a terminal (/dev/null,
+ * where 04 --tasks 1000000 sends a million lines nobody watches). */
+static void line_buffer_stdout(void)
+{
+    struct stat st;
+    if (!isatty(STDOUT_FILENO) && fstat(STDOUT_FILENO, &st) == 0 &&
+        S_ISCHR(st.st_mode))
+        return;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
 int cl_parse_args(const cl_program *p, int argc, char **argv)
 {
     int i, npos = 0, first_pos = -1;
     char **pos = calloc((size_t)argc + 1, sizeof *pos);
 
-    cl_progname = p->name;
+    cl_progname = invoked_name(p, argc, argv);
+    line_buffer_stdout();
     cl_trace_from_env();
     if (!pos)
         cl_fatal("out of memory");
@@ -188,7 +253,7 @@ int cl_parse_args(const cl_program *p, int argc, char **argv)
             continue;
         }
         if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
-            printf("%s (corolab) %s\n", p->name, CL_VERSION);
+            printf("%s (corolab) %s\n", cl_progname, CL_VERSION);
             exit(0);
         }
         if (a[0] == '-' && a[1] == '-') {
@@ -237,8 +302,9 @@ bool cl_color_enabled(void)
 {
     static int on = -1;
     if (on < 0) {
-        const char *nc = getenv("NO_COLOR");
-        on = isatty(STDOUT_FILENO) && !(nc && *nc);
+        const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+        on = isatty(STDOUT_FILENO) && !(nc && *nc) &&
+             !(term && strcmp(term, "dumb") == 0);
     }
     return on;
 }
@@ -251,17 +317,4 @@ const char *cl_color(enum cl_color c)
         [CL_BLUE] = "\033[34;1m", [CL_DIM] = "\033[2m", [CL_BOLD] = "\033[1m",
     };
     return cl_color_enabled() ? esc[c] : "";
-}
-
-long cl_raise_fd_limit(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return -1;
-    if (rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-            getrlimit(RLIMIT_NOFILE, &rl);
-    }
-    return rl.rlim_cur == RLIM_INFINITY ? -1 : (long)rl.rlim_cur;
 }

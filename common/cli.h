@@ -48,7 +48,9 @@ typedef struct cl_option {
 } cl_option;
 
 typedef struct cl_program {
-    const char *name;        /* argv[0] is ignored: lessons keep one name */
+    const char *name;        /* the lesson's name; messages, --help and the
+                              * "Try" line use argv[0]'s basename instead,
+                              * the command as it was run */
     const char *summary;     /* one line under the usage line */
     const char *args;        /* positional part of the usage line, or NULL */
     const char *details;     /* a paragraph after the options, or NULL */
@@ -57,22 +59,22 @@ typedef struct cl_program {
 } cl_program;
 
 /* Parse argv: sets option values, handles --help (exit 0), --version
- * (exit 0) and --trace (see trace.h; so does COROLAB_TRACE=1), and exits 2 with a usage message on anything it cannot take.
- * Returns the index of the first positional argument. "--" ends options. */
+ * (exit 0) and --trace (see trace.h; so does COROLAB_TRACE=1), and exits 2
+ * with a usage message on anything it cannot take. Returns the index of
+ * the first positional argument. "--" ends options. Call it first: it also
+ * makes stdout line-buffered (a lesson's lines appear as they happen, even
+ * through a pipe or into a file; not into /dev/null), so it must come
+ * before any output. */
 int cl_parse_args(const cl_program *prog, int argc, char **argv);
 
 /* Parse a whole number or a decimal, in [min, max]; false if not one. */
 bool cl_parse_long(const char *s, long min, long max, long *out);
 bool cl_parse_double(const char *s, double min, double max, double *out);
 
-/* ANSI colours: the escape, or "" when stdout is not a terminal or NO_COLOR
- * is set (https://no-color.org). */
+/* ANSI colours: the escape, or "" when stdout is not a terminal, NO_COLOR
+ * is set (https://no-color.org) or TERM=dumb. */
 enum cl_color { CL_RESET, CL_RED, CL_GREEN, CL_YELLOW, CL_BLUE, CL_DIM, CL_BOLD };
 const char *cl_color(enum cl_color c);
 bool cl_color_enabled(void);
-
-/* Raise the open-file limit to its hard limit (servers and load clients
- * hold thousands of sockets); returns the limit now in force. */
-long cl_raise_fd_limit(void);
 
 #endif

@@ -36,6 +36,11 @@ generator *generator_new(generator_fn fn, void *arg)
     return gen;
 }
 
+int generator_set_name(generator *gen, const char *name)
+{
+    return greenlet_set_name(&gen->g, name);
+}
+
 void generator_free(generator *gen)
 {
     if (!gen)

@@ -34,6 +34,8 @@ enum {
 
 /* NULL with errno ENOMEM when no memory or no stack could be had. */
 generator *generator_new(generator_fn fn, void *arg);
+/* Name it for traces and messages ("c1"; copied). 0, or -1 with ENOMEM. */
+int generator_set_name(generator *gen, const char *name);
 void generator_free(generator *gen);
 
 /* Resume gen with value (next() is send(NULL)). On GEN_YIELDED *out gets

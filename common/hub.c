@@ -1,5 +1,5 @@
-/* hub.c - gevent's hub: a greenlet that runs libevent's loop and resumes
- * whichever greenlet an event wakes.
+/* hub.c - gevent's hub: a greenlet that runs an event backend's loop and
+ * resumes whichever greenlet an event wakes.
  *
  * The moving parts, each in one place:
  *   hub_waiter     what the hub knows of a greenlet that can block: the
@@ -7,13 +7,14 @@
  *                  (hub_impl.h: the wait/wake protocol that sync.c and
  *                  pool.c build on).
  *   ready queue    FIFO of waiters to resume, in the order they were woken.
- *   timers         timer.c, ordered by (deadline, order set); libevent
- *                  gets one timer, for the earliest deadline.
- *   fd records     one per fd waited on: a persistent edge-triggered event
- *                  under epoll (a recv that meets EAGAIN costs one
- *                  epoll_wait and no epoll_ctl), one-shot events otherwise.
+ *   timers         timer.c, ordered by (deadline, order set); the backend
+ *                  is asked to wait no longer than the earliest deadline.
+ *   fd records     one per fd waited on, with the backend's record of it
+ *                  (backend.h; backend_libevent.c keeps a persistent
+ *                  edge-triggered event under epoll, so a recv that meets
+ *                  EAGAIN costs one epoll_wait and no epoll_ctl).
  * The hub switches to greenlets only from its own loop, never from inside
- * a libevent callback: callbacks just move waiters to the ready queue.
+ * a backend callback: callbacks just move waiters to the ready queue.
  */
 #include "hub_impl.h"
 #include "backend.h"
@@ -215,18 +216,29 @@ void hub_wake(struct hub_waiter *w, int reason)
     wake(tls_hub, w, reason);
 }
 
-bool hub_wake_first(struct hub_waitlist *wl, int reason)
+static bool wake_first(struct hub *h, struct hub_waitlist *wl, int reason)
 {
     struct cl_list *l = cl_list_first(&wl->waiters);
     if (!l)
         return false;
-    hub_wake(cl_container_of(l, struct hub_waiter, wait_link), reason);
+    wake(h, cl_container_of(l, struct hub_waiter, wait_link), reason);
     return true;
+}
+
+bool hub_wake_first(struct hub_waitlist *wl, int reason)
+{
+    if (hub_waitlist_empty(wl))
+        return false;
+    CL_ASSERT(tls_hub != NULL);
+    return wake_first(tls_hub, wl, reason);
 }
 
 void hub_wake_all(struct hub_waitlist *wl, int reason)
 {
-    while (hub_wake_first(wl, reason))
+    if (hub_waitlist_empty(wl))
+        return;
+    CL_ASSERT(tls_hub != NULL);
+    while (wake_first(tls_hub, wl, reason))
         ;
 }
 
@@ -331,7 +343,8 @@ static void task_finished(struct hub *h, hub_task *t)
         return;
     t->w.finished = true;
     hub_timers_remove(&h->timers, &t->w.timer);
-    hub_wake_all(&t->joiners, 0);
+    while (wake_first(h, &t->joiners, 0))
+        ;
     t->on_end = NULL;
     if (hook)
         hook->ended(hook, t);
@@ -354,9 +367,11 @@ static void reap(struct hub *h, hub_task *t)
 }
 
 /* A task whose greenlet could not start (no stack: ENOMEM, or EAGAIN
- * when the kernel's mapping limit is reached) ends at once with the
- * reason kept: hub_join reports it, hub_task_error tells it. Nobody joins
- * a detached task, so the first such failure is also said on stderr. */
+ * when the kernel's mapping limit is reached; guarded stacks are taken at
+ * spawn, but the thread's shared stack at the first switch) ends at once
+ * with the reason kept: hub_join reports it, hub_task_error tells it.
+ * Nobody joins a detached task, so the first such failure is also said on
+ * stderr. */
 static void could_not_start(struct hub *h, hub_task *t, int err)
 {
     t->w.start_error = (short)(err ? err : ENOMEM);
@@ -529,7 +544,15 @@ static hub_task *task_new(hub_fn fn, void *arg, const hub_spawn_opts *opts)
         go.name = opts->name;
         t->w.detached = opts->detached;
     }
-    greenlet_init(&t->g, task_main, t, h->gr, &go);
+    if (greenlet_init(&t->g, task_main, t, h->gr, &go) != 0) {
+        /* No stack (or no copy of its name): say so now, at spawn, rather
+         * than leave a task that can never start. */
+        int err = errno ? errno : ENOMEM;
+        greenlet_free(&t->g);
+        free(t);
+        errno = err;
+        return NULL;
+    }
     if (cl_trace_on) {
         char n[32];
         cl_tracef("spawn %s", greenlet_name(&t->g, n, sizeof n));

@@ -1,8 +1,8 @@
 /*
- * hub.h - layer 3: gevent's hub on libevent.
+ * hub.h - layer 3: gevent's hub, on libevent (through backend.h).
  *
- * Each thread has one hub: a greenlet that owns a libevent event_base and
- * switches to whichever greenlet an event wakes. A greenlet that blocks
+ * Each thread has one hub: a greenlet that owns an event loop (libevent's
+ * event_base) and switches to whichever greenlet an event wakes. A greenlet that blocks
  * (hub_sleep, hub_join, hub_wait_fd, a Queue or Event) switches to the hub;
  * the hub resumes it when its timer fires or its fd is ready. The thread's
  * main greenlet blocks the same way, so main() reads like gevent:
@@ -108,7 +108,8 @@ bool hub_task_started(const hub_task *t);
 void *hub_task_result(const hub_task *t); /* fn's return value */
 bool hub_task_killed(const hub_task *t);
 /* Why t never ran (0: it did, or it will): ENOMEM or EAGAIN when no stack
- * could be had for its greenlet. hub_join reports the same error. */
+ * could be had at its first switch (a guarded stack is taken at spawn,
+ * which then fails instead). hub_join reports the same error. */
 int hub_task_error(const hub_task *t);
 greenlet *hub_task_greenlet(hub_task *t);
 const char *hub_task_name(const hub_task *t, char *buf, size_t len);

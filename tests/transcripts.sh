@@ -6,8 +6,8 @@
 #   args    NN_name/transcript.args if present (shell words, one line)
 #   stdin   /dev/null; stdout a pipe (never a tty); NO_COLOR=1
 #   status  must be 0, or the number in NN_name/transcript.status
-#   output  stdout only (stderr is shown on failure), normalised with
-#           normalize.sed, as is expected.txt, then compared with diff
+#   output  stdout only (stderr is shown on failure), compared with
+#           expected.txt by compare.sh (both normalised with normalize.sed)
 # Prints PASS/FAIL per lesson (with the first lines of the diff), then
 # "transcripts: N passed, N failed". Exit status 1 if any failed.
 #   TRANSCRIPT_TIMEOUT  seconds a lesson may run (default 120)
@@ -15,13 +15,10 @@
 set -u
 cd "$(dirname "$0")/.." || exit 2
 root=$PWD
-norm=$root/tests/normalize.sed
 out=$root/tests/out/transcripts
 mkdir -p "$out"
 timeout_s=${TRANSCRIPT_TIMEOUT:-120}
 pass=0 fail=0
-
-normalize() { LC_ALL=C sed -E -f "$norm" "$@"; }
 
 for dir in [0-9][0-9]_*/; do
     name=${dir%/}
@@ -42,8 +39,6 @@ for dir in [0-9][0-9]_*/; do
     (cd "$name" && NO_COLOR=1 timeout "$timeout_s" "./$name" "${args[@]}") \
         </dev/null >"$out/$name.raw" 2>"$out/$name.stderr"
     status=$?
-    normalize "$out/$name.raw" >"$out/$name.out"
-    normalize "$name/expected.txt" >"$out/$name.expected"
 
     problem=""
     if [ "$status" = 124 ]; then
@@ -51,8 +46,8 @@ for dir in [0-9][0-9]_*/; do
     elif [ "$status" != "$want_status" ]; then
         problem="exit status $status, expected $want_status"
     fi
-    if diff -u --label "$name/expected.txt" --label "$name (normalised output)" \
-        "$out/$name.expected" "$out/$name.out" >"$out/$name.diff" && [ -z "$problem" ]; then
+    if tests/compare.sh -q -e -o "$out/$name.diff" -L "$name (output)" "$name" "$out/$name.raw" &&
+        [ -z "$problem" ]; then
         pass=$((pass + 1))
         echo "PASS: $name"
     else

@@ -22,6 +22,7 @@
  * makes. tests/bench/echo_bench.sh runs it beside 06 and 07.
  */
 #include "cli.h"
+#include "rlimit.h"
 #include "cosock.h" /* cosock_local_port */
 
 #include <netinet/in.h>

@@ -58,6 +58,14 @@ struct outcome {
         (o).err = errno;                                                     \
     } while (0)
 
+/* expr fails: -1 with errno err */
+#define ck_assert_fails(expr, err)                                           \
+    do {                                                                     \
+        errno = 0;                                                           \
+        ck_assert_int_eq((expr), -1);                                        \
+        ck_assert_int_eq(errno, (err));                                      \
+    } while (0)
+
 static inline hub_task *spawn_ok(hub_fn fn, void *arg)
 {
     hub_task *t = hub_spawn(fn, arg);

@@ -376,9 +376,7 @@ START_TEST(join_timeout_then_the_task_still_finishes)
 {
     /* 0.5 s: far more than the timeouts below, even on a stalled machine */
     hub_task *t = spawn_ok(sleep_arg_ms, P(500));
-    errno = 0;
-    ck_assert_int_eq(hub_join(t, 0.02), -1);
-    ck_assert_int_eq(errno, ETIMEDOUT);
+    ck_assert_fails(hub_join(t, 0.02), ETIMEDOUT);
     ck_assert(hub_task_started(t));
     ck_assert(!hub_task_dead(t));
     errno = 0;
@@ -388,9 +386,7 @@ START_TEST(join_timeout_then_the_task_still_finishes)
     ck_assert_int_eq(hub_task_free(t), -1); /* still running */
     ck_assert_int_eq(errno, EBUSY);
     hub_task *ts[] = {t};
-    errno = 0;
-    ck_assert_int_eq(hub_joinall(ts, 1, 0.01), -1);
-    ck_assert_int_eq(errno, ETIMEDOUT);
+    ck_assert_fails(hub_joinall(ts, 1, 0.01), ETIMEDOUT);
     ck_assert_int_eq(hub_join(t, 5.0), 0);
     ck_assert(hub_task_dead(t));
     ck_assert_int_eq(hub_task_free(t), 0);
@@ -439,9 +435,7 @@ START_TEST(main_waiting_on_a_deadlock_gets_edeadlk)
     ck_assert_int_eq(errno, EDEADLK);
     ck_assert(!hub_task_dead(t));
     /* the same for main waiting on the event itself */
-    errno = 0;
-    ck_assert_int_eq(hub_event_wait(e, HUB_FOREVER), -1);
-    ck_assert_int_eq(errno, EDEADLK);
+    ck_assert_fails(hub_event_wait(e, HUB_FOREVER), EDEADLK);
     ck_assert_str_eq(hub_strerror(EDEADLK),
                      "would wait forever (joining itself, or nothing left to wake it)");
     hub_event_set(e); /* now the task can end */
@@ -732,16 +726,12 @@ START_TEST(wait_fd_timeout_busy_and_forget)
     join_free(r);
     ck_assert_int_eq(reader_wait.rc, -1);
     ck_assert_int_eq(reader_wait.err, ETIMEDOUT);
-    errno = 0;
-    ck_assert_int_eq(hub_wait_fd(pipe_fds[0], HUB_READ, 0), -1);
-    ck_assert_int_eq(errno, ETIMEDOUT);
+    ck_assert_fails(hub_wait_fd(pipe_fds[0], HUB_READ, 0), ETIMEDOUT);
 
     /* a second reader of the same fd: EBUSY at once, as in gevent */
     r = spawn_ok(pipe_reader, NULL);
     ck_assert_int_eq(hub_sleep(0), 0); /* r waits now */
-    errno = 0;
-    ck_assert_int_eq(hub_wait_fd(pipe_fds[0], HUB_READ, 1.0), -1);
-    ck_assert_int_eq(errno, EBUSY);
+    ck_assert_fails(hub_wait_fd(pipe_fds[0], HUB_READ, 1.0), EBUSY);
     /* the other direction is free: an empty pipe's write end is writable */
     ck_assert_int_eq(hub_wait_fd(pipe_fds[1], HUB_WRITE, 1.0), 0);
 
@@ -751,12 +741,8 @@ START_TEST(wait_fd_timeout_busy_and_forget)
     ck_assert_int_eq(reader_wait.rc, -1);
     ck_assert_int_eq(reader_wait.err, EBADF);
 
-    errno = 0;
-    ck_assert_int_eq(hub_wait_fd(-1, HUB_READ, 1.0), -1);
-    ck_assert_int_eq(errno, EINVAL);
-    errno = 0;
-    ck_assert_int_eq(hub_wait_fd(pipe_fds[0], HUB_READ | HUB_WRITE, 1.0), -1);
-    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_fails(hub_wait_fd(-1, HUB_READ, 1.0), EINVAL);
+    ck_assert_fails(hub_wait_fd(pipe_fds[0], HUB_READ | HUB_WRITE, 1.0), EINVAL);
     close_pipe(pipe_fds);
     hub_shutdown();
 }
@@ -794,12 +780,8 @@ START_TEST(event_set_clear_wait)
     hub_event *e = hub_event_new();
     ck_assert_ptr_nonnull(e);
     ck_assert(!hub_event_is_set(e));
-    errno = 0;
-    ck_assert_int_eq(hub_event_wait(e, 0.01), -1);
-    ck_assert_int_eq(errno, ETIMEDOUT);
-    errno = 0;
-    ck_assert_int_eq(hub_event_wait(e, 0), -1);
-    ck_assert_int_eq(errno, ETIMEDOUT);
+    ck_assert_fails(hub_event_wait(e, 0.01), ETIMEDOUT);
+    ck_assert_fails(hub_event_wait(e, 0), ETIMEDOUT);
 
     log_reset();
     hub_task *t[3];
@@ -820,9 +802,7 @@ START_TEST(event_set_clear_wait)
     ck_assert_int_eq(hub_event_wait(e, HUB_FOREVER), 0);
     hub_event_clear(e);
     ck_assert(!hub_event_is_set(e));
-    errno = 0;
-    ck_assert_int_eq(hub_event_wait(e, 0.01), -1);
-    ck_assert_int_eq(errno, ETIMEDOUT);
+    ck_assert_fails(hub_event_wait(e, 0.01), ETIMEDOUT);
     for (int i = 0; i < 3; i++)
         join_free(t[i]);
     hub_event_free(e);
@@ -881,19 +861,13 @@ START_TEST(queue_blocks_the_greenlet_not_the_thread)
 
     /* timeouts, from main */
     void *item = P(9);
-    errno = 0;
-    ck_assert_int_eq(hub_queue_get(queue, &item, 0.01), -1);
-    ck_assert_int_eq(errno, ETIMEDOUT);
+    ck_assert_fails(hub_queue_get(queue, &item, 0.01), ETIMEDOUT);
     ck_assert_ptr_eq(item, P(9));
     ck_assert_int_eq(hub_queue_put(queue, P(1), 0), 0);
     ck_assert_int_eq(hub_queue_put(queue, P(2), 0), 0);
     ck_assert_uint_eq(hub_queue_size(queue), 2);
-    errno = 0;
-    ck_assert_int_eq(hub_queue_put(queue, P(3), 0), -1);
-    ck_assert_int_eq(errno, ETIMEDOUT);
-    errno = 0;
-    ck_assert_int_eq(hub_queue_put(queue, P(3), 0.01), -1);
-    ck_assert_int_eq(errno, ETIMEDOUT);
+    ck_assert_fails(hub_queue_put(queue, P(3), 0), ETIMEDOUT);
+    ck_assert_fails(hub_queue_put(queue, P(3), 0.01), ETIMEDOUT);
     ck_assert_int_eq(hub_queue_get(queue, &item, 0), 0);
     ck_assert_ptr_eq(item, P(1)); /* FIFO */
     ck_assert_int_eq(hub_queue_get(queue, &item, 0), 0);
@@ -1138,14 +1112,10 @@ END_TEST
 START_TEST(unknown_backend_and_too_late)
 {
     hub_shutdown(); /* no hub on this thread */
-    errno = 0;
-    ck_assert_int_eq(hub_set_backend("carrier-pigeon"), -1);
-    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_fails(hub_set_backend("carrier-pigeon"), EINVAL);
     ck_assert_int_eq(hub_set_backend(NULL), 0);
     ck_assert_ptr_nonnull(hub_event_base()); /* the hub exists now */
-    errno = 0;
-    ck_assert_int_eq(hub_set_backend("poll"), -1);
-    ck_assert_int_eq(errno, EBUSY);
+    ck_assert_fails(hub_set_backend("poll"), EBUSY);
     hub_shutdown();
 }
 END_TEST
@@ -1188,23 +1158,15 @@ START_TEST(nan_and_nonsense_times_are_einval)
                       errno);
     }
     hub_task *t = spawn_ok(yield_twice, P(1));
-    errno = 0;
-    ck_assert_int_eq(hub_join(t, NAN), -1);
-    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_fails(hub_join(t, NAN), EINVAL);
     hub_task *ts[] = {t};
-    errno = 0;
-    ck_assert_int_eq(hub_joinall(ts, 1, NAN), -1);
-    ck_assert_int_eq(errno, EINVAL);
-    errno = 0;
-    ck_assert_int_eq(hub_kill(t, NAN), -1);
-    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_fails(hub_joinall(ts, 1, NAN), EINVAL);
+    ck_assert_fails(hub_kill(t, NAN), EINVAL);
     errno = 0;
     ck_assert_ptr_null(hub_spawn_later(NAN, yield_twice, P(2)));
     ck_assert_int_eq(errno, EINVAL);
     nonblocking_pipe(pipe_fds);
-    errno = 0;
-    ck_assert_int_eq(hub_wait_fd(pipe_fds[0], HUB_READ, NAN), -1);
-    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_fails(hub_wait_fd(pipe_fds[0], HUB_READ, NAN), EINVAL);
     close_pipe(pipe_fds);
     /* HUB_FOREVER and +infinity are "no timeout", not errors */
     ck_assert_int_eq(hub_join(t, INFINITY), 0);
@@ -1290,17 +1252,13 @@ START_TEST(select_refuses_fds_past_fd_setsize)
         return;
     }
     ck_assert_int_eq(hub_set_backend("select"), 0);
-    errno = 0;
-    ck_assert_int_eq(hub_wait_fd(fd, HUB_READ, 1.0), -1);
-    ck_assert_int_eq(errno, ERANGE);
+    ck_assert_fails(hub_wait_fd(fd, HUB_READ, 1.0), ERANGE);
     ck_assert_ptr_nonnull(strstr(hub_strerror(ERANGE), "FD_SETSIZE"));
     ck_assert_int_eq(hub_wait_fd(pipe_fds[0], HUB_READ, 0.01), -1);
     ck_assert_int_eq(errno, ETIMEDOUT); /* low fds still work */
     hub_shutdown();
     ck_assert_int_eq(hub_set_backend("poll"), 0); /* poll has no such limit */
-    errno = 0;
-    ck_assert_int_eq(hub_wait_fd(fd, HUB_READ, 0.01), -1);
-    ck_assert_int_eq(errno, ETIMEDOUT);
+    ck_assert_fails(hub_wait_fd(fd, HUB_READ, 0.01), ETIMEDOUT);
     hub_fd_forget(fd);
     close(fd);
     close_pipe(pipe_fds);
@@ -1349,18 +1307,10 @@ START_TEST(calls_about_another_threads_task_are_eperm)
             ck_assert_ptr_nonnull(hub_event_base()); /* main's own hub */
         else
             hub_shutdown();
-        errno = 0;
-        ck_assert_int_eq(hub_kill(t, 1.0), -1);
-        ck_assert_int_eq(errno, EPERM);
-        errno = 0;
-        ck_assert_int_eq(hub_join(t, 1.0), -1);
-        ck_assert_int_eq(errno, EPERM);
-        errno = 0;
-        ck_assert_int_eq(hub_joinall(&t, 1, 1.0), -1);
-        ck_assert_int_eq(errno, EPERM);
-        errno = 0;
-        ck_assert_int_eq(hub_task_free(t), -1);
-        ck_assert_int_eq(errno, EPERM);
+        ck_assert_fails(hub_kill(t, 1.0), EPERM);
+        ck_assert_fails(hub_join(t, 1.0), EPERM);
+        ck_assert_fails(hub_joinall(&t, 1, 1.0), EPERM);
+        ck_assert_fails(hub_task_free(t), EPERM);
         hub_detach(t); /* ignored */
         ck_assert(!hub_task_dead(t));
     }
@@ -1416,9 +1366,7 @@ START_TEST(a_task_without_a_stack_fails_loudly)
         ck_assert_int_eq(errno, ENOMEM);
         ck_assert(hub_task_dead(ok));
         ck_assert_int_eq(hub_task_error(ok), 0);
-        errno = 0;
-        ck_assert_int_eq(hub_join(t, HUB_FOREVER), -1);
-        ck_assert_int_eq(errno, ENOMEM);
+        ck_assert_fails(hub_join(t, HUB_FOREVER), ENOMEM);
         ck_assert_int_eq(hub_task_error(t), ENOMEM);
         ck_assert(hub_task_dead(t));
         ck_assert(!hub_task_killed(t));
@@ -1460,9 +1408,7 @@ static void drained_until_the_next_edge(const char *backend)
     hub_fd_drained(pipe_fds[0], HUB_READ);
     ck_assert_int_eq(hub_fd_maybe_ready(pipe_fds[0], HUB_READ), !edges);
     ck_assert(hub_fd_maybe_ready(pipe_fds[0], HUB_WRITE)); /* other way */
-    errno = 0;
-    ck_assert_int_eq(hub_wait_fd(pipe_fds[0], HUB_READ, 0.01), -1);
-    ck_assert_int_eq(errno, ETIMEDOUT);
+    ck_assert_fails(hub_wait_fd(pipe_fds[0], HUB_READ, 0.01), ETIMEDOUT);
     ck_assert_int_eq(hub_fd_maybe_ready(pipe_fds[0], HUB_READ), !edges);
     ck_assert_int_eq(write(pipe_fds[1], "e", 1), 1);
     ck_assert_int_eq(hub_wait_fd(pipe_fds[0], HUB_READ, 5.0), 0);
