@@ -26,6 +26,7 @@
 #include "cli.h"
 #include "hub.h"
 #include "monkey.h"
+#include "trace.h" /* cl_trace_phase */
 #include "urlopen.h"
 #include "page_server.h"
 
@@ -127,6 +128,7 @@ int main(int argc, char **argv)
     }
 
     printf("%sPatched: monkey_patch_all(), one greenlet per URL\n", serving ? "\n" : "");
+    cl_trace_phase("Patched");
     monkey_patch_all();
     monkey_set_resolver_timeout(timeout_s);
     failed = fetch_all(fs, n, &patched_s);
@@ -135,6 +137,7 @@ int main(int argc, char **argv)
 
     if (!no_compare) {
         printf("\nUnpatched: the same greenlets; read() blocks the whole thread\n");
+        cl_trace_phase("Unpatched");
         failed += fetch_all(fs, n, &unpatched_s);
         printf("took %.2f s\n", unpatched_s);
         printf("\nUnpatched, one after another: %.2f s. Patched, all at once: %.2f s.\n",

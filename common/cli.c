@@ -143,6 +143,7 @@ static void print_help(const cl_program *p)
         print_option(left, o->help);
     }
     print_option("    --trace", "show every switch on stderr (or set COROLAB_TRACE=1)");
+    print_option("    --trace-file FILE", "write the trace to FILE.json or FILE.svg/.html");
     print_option("-h, --help", "show this help and exit");
     print_option("-V, --version", "show the version and exit");
     if (p->details) {
@@ -254,6 +255,14 @@ int cl_parse_args(const cl_program *p, int argc, char **argv)
         }
         if (strcmp(a, "--trace") == 0) {
             cl_trace_enable(true);
+            continue;
+        }
+        if (strncmp(a, "--trace-file", 12) == 0 && (!a[12] || a[12] == '=')) {
+            const char *f = a[12] ? a + 13 : i + 1 < argc ? argv[++i] : NULL, *err;
+            if (!f || !*f)
+                cl_usage_err("--trace-file needs a value (FILE.json or FILE.svg)");
+            if ((err = cl_trace_file(f)))
+                cl_usage_err("--trace-file %s", err);
             continue;
         }
         if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {

@@ -1,7 +1,10 @@
-/* trace.c - the trace switch and its one output format (see trace.h). */
+/* trace.c - the trace switch and its two outputs: lines on stderr, and a
+ * file (trace_file.c) (see trace.h). */
 #include "trace.h"
 #include "clock.h"
+#include "trace_file.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -12,7 +15,14 @@
 #define WHY_LEN 96
 
 bool cl_trace_on;
+static bool text_on;  /* lines on stderr (--trace); the file is tf_on */
 static double t0;
+
+/* Threads are numbered T1, T2... in the order they first trace; the text
+ * lines get a thread column once there is more than one. */
+static unsigned threads_seen;
+static unsigned session; /* trace files opened so far */
+static __thread unsigned thread_no;
 
 /* What the trace remembers of a greenlet between its switches, kept here
  * rather than in the greenlet so that tracing costs nothing when off. The
@@ -20,6 +30,8 @@ static double t0;
 struct note {
     const greenlet *g;
     unsigned id;
+    unsigned lane;       /* its lane in the trace file, 0 before it has one */
+    unsigned session;    /* ... in which file (tests open several) */
     double left;         /* when it last switched away */
     char why[WHY_LEN];   /* why it did ("sleep 1.000 s") */
     char woke[WHY_LEN];  /* what woke it since, or "" */
@@ -98,6 +110,7 @@ static struct note *note_of(const greenlet *g, bool make)
                 continue;
             if (n->id != g->id) { /* a new greenlet where a freed one was */
                 n->id = g->id;
+                n->lane = 0;
                 n->left = 0;
                 n->why[0] = n->woke[0] = '\0';
                 if (!make)
@@ -139,13 +152,24 @@ static void note_drop(const greenlet *g)
 /* The one line format: time, who runs, "->" and who runs next (or blanks
  * for an event that is not a switch), why. Written in one call, so that
  * lines from several threads do not mix. */
+static unsigned this_thread(void)
+{
+    if (!thread_no) {
+        thread_no = __atomic_add_fetch(&threads_seen, 1, __ATOMIC_RELAXED);
+        if (thread_no == 2 && text_on)
+            fprintf(stderr, "%10s  %-6s %-12s %-2s %-12s %s\n", "seconds", "thread",
+                    "running", "", "next", "why");
+    }
+    return thread_no;
+}
+
 static void line(double when, const greenlet *from, const greenlet *to,
                  const char *why)
 {
     /* Names are never cut; the columns widen to the longest seen (up to
      * 40), so that the lines after a long name line up again. */
     static __thread int width = 12;
-    char a[32], b[32], buf[WHY_LEN * 4];
+    char a[32], b[32], buf[WHY_LEN * 4], thread[16] = "";
     const char *fa = greenlet_name(from, a, sizeof a);
     const char *tb = to ? greenlet_name(to, b, sizeof b) : "";
     int w = (int)(strlen(fa) > strlen(tb) ? strlen(fa) : strlen(tb));
@@ -154,65 +178,164 @@ static void line(double when, const greenlet *from, const greenlet *to,
     /* Whatever the lesson printed so far comes first, on a shared terminal
      * or file: stdout's content is unchanged, only flushed sooner. */
     fflush(stdout);
-    snprintf(buf, sizeof buf, "%10.6f  %-*s %-2s %-*s %s\n", when, width, fa,
-             to ? "->" : "", width, tb, why);
+    unsigned me = this_thread();
+    if (__atomic_load_n(&threads_seen, __ATOMIC_RELAXED) > 1)
+        snprintf(thread, sizeof thread, "T%-5u ", me);
+    snprintf(buf, sizeof buf, "%10.6f  %s%-*s %-2s %-*s %s\n", when, thread, width,
+             fa, to ? "->" : "", width, tb, why);
     fputs(buf, stderr);
+}
+
+/* g's lane in the trace file, given a new one the first time. */
+static unsigned lane_of(const greenlet *g, struct note *n)
+{
+    if (!n && !(n = note_of(g, true)))
+        return 0;
+    if (!n->lane || n->session != session) {
+        n->session = session;
+        char name[32];
+        n->lane = tf_lane_new(this_thread(), greenlet_name(g, name, sizeof name),
+                              cl_trace_clock());
+    }
+    return n->lane;
+}
+
+/* How the picture colours a greenlet that switched away because of why. */
+static enum tf_state state_of(const char *why)
+{
+    if (strncmp(why, "sleep 0:", 8) == 0) /* "sleep 0: let the others run" */
+        return TF_READY;
+    if (strncmp(why, "sleep", 5) == 0)
+        return TF_TIMER;
+    if (strncmp(why, "wait fd", 7) == 0)
+        return TF_FD;
+    if (strncmp(why, "join", 4) == 0 || strncmp(why, "wait", 4) == 0 ||
+        strncmp(why, "run until", 9) == 0)
+        return TF_WAIT;
+    return TF_READY;
 }
 
 static void on_switch(greenlet *from, greenlet *to)
 {
-    char why[WHY_LEN * 2 + 32];
+    char why[WHY_LEN * 2 + 32], in[WHY_LEN * 2 + 32];
+    const char *left;
     double now = cl_trace_clock();
-    struct note *nt = note_of(to, false);
+    struct note *nt = note_of(to, false), *nf = NULL;
+    unsigned from_lane = 0;
+    bool started = !nt && to != greenlet_main();
 
+    (void)this_thread();
     if (from->state == GREENLET_DEAD) {
-        snprintf(why, sizeof why, "ended");
+        left = "ended";
+        if (tf_on)
+            from_lane = lane_of(from, NULL);
         note_drop(from);
     } else {
-        struct note *nf = note_of(from, true);
+        nf = note_of(from, true);
         if (from != pending_owner)
             pending_why[0] = '\0'; /* left by a call that did not block */
         if (nf) {
             nf->left = now;
             memcpy(nf->why, pending_why, sizeof nf->why);
         }
-        if (nt && nt->woke[0] && nt->why[0])
-            /* a reminder of what it waited for: its why up to a comma */
-            snprintf(why, sizeof why, "woke: %s (%.*s, after %.3f s)",
-                     nt->woke, (int)strcspn(nt->why, ","), nt->why,
-                     now - nt->left);
-        else if (nt && nt->woke[0])
-            snprintf(why, sizeof why, "woke: %s (after %.3f s)", nt->woke,
-                     now - nt->left);
-        else if (pending_why[0])
-            snprintf(why, sizeof why, "%s", pending_why);
-        else if (!nt && to != greenlet_main())
-            snprintf(why, sizeof why, "start");
-        else
-            snprintf(why, sizeof why, "switch");
+        left = pending_why[0] ? pending_why : "switch";
+        if (tf_on)
+            from_lane = lane_of(from, nf);
     }
+    if (nt && nt->woke[0] && nt->why[0])
+        /* a reminder of what it waited for: its why up to a comma */
+        snprintf(in, sizeof in, "woke: %s (%.*s, after %.3f s)", nt->woke,
+                 (int)strcspn(nt->why, ","), nt->why, now - nt->left);
+    else if (nt && nt->woke[0])
+        snprintf(in, sizeof in, "woke: %s (after %.3f s)", nt->woke,
+                 now - nt->left);
+    else
+        snprintf(in, sizeof in, "%s", started ? "start" : "switch");
+    /* The line says the most telling of the two: what woke the next one,
+     * else why this one left. */
+    if (from->state == GREENLET_DEAD || in[0] == 'w' || !pending_why[0])
+        snprintf(why, sizeof why, "%s", from->state == GREENLET_DEAD ? "ended" : in);
+    else
+        snprintf(why, sizeof why, "%s", pending_why);
+    if (tf_on)
+        tf_switch(now, this_thread(), from_lane,
+                  from->state == GREENLET_DEAD ? TF_DONE : state_of(pending_why),
+                  left, lane_of(to, nt), in);
     if (nt)
         nt->woke[0] = '\0';
     pending_why[0] = '\0';
-    line(now, from, to, why);
+    if (text_on)
+        line(now, from, to, why);
+}
+
+static void trace_close(void)
+{
+    cl_trace_file_close();
+}
+
+static void start_clock(void)
+{
+    if (t0 == 0)
+        t0 = cl_now();
 }
 
 void cl_trace_enable(bool on)
 {
-    if (on && t0 == 0) {
-        t0 = cl_now();
+    if (on && !text_on) {
+        start_clock();
         fprintf(stderr, "%10s  %-12s %-2s %-12s %s\n", "seconds", "running",
                 "", "next", "why");
     }
-    cl_trace_on = on;
-    greenlet_set_switch_hook(on ? on_switch : NULL);
+    text_on = on;
+    cl_trace_on = text_on || tf_on;
+    greenlet_set_switch_hook(cl_trace_on ? on_switch : NULL);
+}
+
+const char *cl_trace_file(const char *path)
+{
+    static char err[4200];
+    static bool at_exit;
+    tf_abandon(); /* one file: the last one asked for */
+    start_clock();
+    if (!tf_open(path, cl_trace_clock(), err, sizeof err))
+        return err;
+    session++;
+    if (!at_exit)
+        atexit(trace_close);
+    at_exit = true;
+    cl_trace_on = true;
+    greenlet_set_switch_hook(on_switch);
+    return NULL;
+}
+
+void cl_trace_file_close(void)
+{
+    if (!tf_on)
+        return;
+    tf_close(cl_trace_clock());
+    cl_trace_on = text_on;
+    greenlet_set_switch_hook(cl_trace_on ? on_switch : NULL);
+}
+
+void cl_trace_phase(const char *name)
+{
+    if (text_on)
+        line(cl_trace_clock(), greenlet_current(), NULL, name);
+    if (tf_on)
+        tf_phase(cl_trace_clock(), name);
 }
 
 void cl_trace_from_env(void)
 {
-    const char *v = getenv("COROLAB_TRACE");
+    const char *v = getenv("COROLAB_TRACE"), *err;
     if (v && *v && strcmp(v, "0") != 0)
         cl_trace_enable(true);
+    v = getenv("COROLAB_TRACE_FILE");
+    if (v && *v && !tf_on && (err = cl_trace_file(v))) {
+        fprintf(stderr, "%s: COROLAB_TRACE_FILE: %s\n",
+                program_invocation_short_name, err);
+        exit(2);
+    }
 }
 
 double cl_trace_clock(void)
@@ -227,7 +350,11 @@ void cl_tracef(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    line(cl_trace_clock(), greenlet_current(), NULL, what);
+    if (text_on)
+        line(cl_trace_clock(), greenlet_current(), NULL, what);
+    if (tf_on)
+        tf_instant(cl_trace_clock(), this_thread(),
+                   lane_of(greenlet_current(), NULL), what);
 }
 
 void cl_trace_why(const char *fmt, ...)

@@ -21,6 +21,15 @@
  * of a switch away comes from the blocking call (cl_trace_why); the why of
  * a switch into a greenlet comes from whatever woke it (cl_trace_wake),
  * followed by what it had been waiting for and for how long.
+ *
+ * The same trace can go to a file instead or as well (--trace-file FILE,
+ * or COROLAB_TRACE_FILE=FILE): FILE.json in the Trace Event Format that
+ * chrome://tracing and ui.perfetto.dev open, FILE.svg (or FILE.html) a
+ * picture with one lane per greenlet on a real time axis. See
+ * trace_file.h. The file is written as the program exits.
+ *
+ * Once a second thread traces, each line gets a thread column (T1, T2...);
+ * every thread's lines use the one clock.
  */
 #ifndef CL_TRACE_H
 #define CL_TRACE_H
@@ -34,6 +43,19 @@ extern bool cl_trace_on;
 /* Turn tracing on or off; cl_trace_from_env() reads COROLAB_TRACE. */
 void cl_trace_enable(bool on);
 void cl_trace_from_env(void);
+
+/* Write the trace to path as well (.json, .svg or .html). Returns NULL,
+ * or why it cannot (an unknown extension, a file that cannot be made).
+ * One file at a time: one opened before (COROLAB_TRACE_FILE's, before
+ * the command line's --trace-file) is removed unwritten. */
+const char *cl_trace_file(const char *path);
+
+/* Finish and close the trace file now (done at exit otherwise). */
+void cl_trace_file_close(void);
+
+/* A named part of the run begins ("Synchronous", "Patched"): a line in
+ * the text trace, a band across the picture. */
+void cl_trace_phase(const char *name);
 
 /* Seconds since tracing was turned on: the clock of the trace lines. */
 double cl_trace_clock(void);

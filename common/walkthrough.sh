@@ -1,22 +1,31 @@
 #!/bin/bash
 # walkthrough.sh - the classroom walkthrough: every lesson in order, each
-# introduced by a short banner, run for real, then checked against its
-# expected.txt.                                    (make walkthrough runs it)
+# introduced by a short banner, run for real in front of the class, and the
+# run the class saw checked against the lesson's expected.txt.
+#                                                  (make walkthrough runs it)
 #
-#   common/walkthrough.sh [--from N] [--only N] [--no-pause]
+#   common/walkthrough.sh [--from N] [--only N] [--no-pause] [--pictures DIR]
 #
-# On a terminal it pauses after each lesson (Enter goes on, q stops) and
-# the lesson runs live, in colour. Without one (CI, a pipe, stdin from
-# /dev/null) it runs straight through. Lessons 06 and 07 run together: the
-# server on a free port in the background, the 100-thread client against
-# it, then the server stopped with SIGINT and its summary shown. A lesson
-# whose binary is not built yet is skipped with a note.
+# On a terminal it pauses before and after each lesson, for the teacher's
+# keys (see keys_help below and README.md): run, run with --trace, show the
+# Python, show "What to notice", back one lesson, quit. Type-ahead is
+# thrown away before each pause, so a key pressed during a run answers
+# nothing. Without a terminal (CI, a pipe, stdin from /dev/null) it runs
+# straight through; lessons' stderr (their --trace, COROLAB_TRACE=1) goes
+# to this script's stderr either way.
 #
-# The check is tests/transcripts.sh itself, for one lesson at a time
-# (TRANSCRIPT_ONLY): the same arguments (NN_name/transcript.args), the same
-# normalisation (tests/normalize.sed), the same verdict as `make check`.
-# Without a terminal the lesson's output shown is that check run's own
-# (tests/out/transcripts/NN_name.raw), so each lesson runs once.
+# Each lesson runs once, with its transcript.args, stdout shown and kept;
+# that output is normalised (tests/normalize.sed) and compared with
+# expected.txt, as tests/transcripts.sh does, so the ✓ is about what was on
+# screen. 06 runs its --demo (the server and its own client interleaving in
+# one thread), then epoll, poll and select side by side
+# (tests/bench/backends.sh --quick). 07 runs its one-thread transcript,
+# then 100 OS threads against a 06 server, stopped with SIGINT.
+#
+# Every program runs in a process group of its own: Ctrl-C, SIGTERM or any
+# exit stops them all. A lesson whose binary is not built is skipped.
+# --pictures DIR: each lesson's trace as a picture, DIR/NN_name.svg
+# (COROLAB_TRACE_FILE), and at the end where to open them.
 #
 # Exit status: 0 if every lesson run matched its transcript (or has none
 # yet and exited 0), 1 if any failed, 2 on bad arguments.
@@ -24,7 +33,6 @@
 set -u
 cd "$(dirname "$0")/.." || exit 2
 timeout_s=${WALKTHROUGH_TIMEOUT:-60}
-export TRANSCRIPT_TIMEOUT=$timeout_s
 
 # ---- the banners: one place for every lesson's words ----
 # title | the Python it mirrors | what to watch for
@@ -57,28 +65,43 @@ another. Only whether read() blocks the thread or just the greenlet changed."
 TITLE[06]="A greenlet per connection: the echo server"
 PYTHON[06]="server(8001): while True: cli, addr = s.accept(); gevent.spawn(handle_request, cli)"
 WATCH[06]="One thread serves every client: each connection gets a greenlet, and each
-recv() that would block switches to the hub, which runs whoever has data."
+recv() that would block switches to the hub, which runs whoever has data.
+With --demo the client is a greenlet in the same thread: its lines and the
+server's recv: b'hello N' lines alternate. Then epoll, poll and select side
+by side, while idle connections pile up."
 TITLE[07]="The load client: 100 threads against it"
 PYTHON[07]="for i in range(100): threading.Thread(target=sock_conn).start()"
-WATCH[07]="100 OS threads, each with its own connection, all served by the one-thread
-server above; then the server is stopped with Ctrl-C (SIGINT) and
-prints its summary."
+WATCH[07]="First one thread and its own server, as in the notes; then 100 OS threads,
+each with its own connection, all served by one 06 server in one thread,
+stopped with Ctrl-C (SIGINT): its summary counts the connections."
 
 # ---- options ----
 usage() {
-    cat <<EOF
-Usage: common/walkthrough.sh [--from N] [--only N] [--no-pause]
-Run the corolab lessons in order, as in class, each checked against its
-expected transcript.
+    cat <<EOT
+Usage: common/walkthrough.sh [--from N] [--only N] [--no-pause] [--pictures DIR]
+Run the corolab lessons in order, as in class; what each run shows is
+checked against the lesson's expected transcript.
 
-  --from N      start at lesson N (1-7)
-  --only N      run lesson N alone (06 and 07 always run together)
-  --no-pause    do not wait for Enter between lessons on a terminal
-  -h, --help    show this help and exit
+  --from N         start at lesson N (1-7)
+  --only N         run lesson N alone
+  --no-pause       do not pause for the teacher's keys on a terminal
+  --pictures DIR   draw each lesson's trace into DIR/NN_name.svg
+  -h, --help       show this help and exit
 
+Keys at each pause (on a terminal):
+$(keys_help)
 Without a terminal it never pauses. WALKTHROUGH_TIMEOUT (default 60) bounds
 each program, in seconds.
-EOF
+EOT
+}
+keys_help() {
+    cat <<EOT
+  Enter    run the lesson (before), or go on to the next one (after)
+  r        run it again            t   run it (again) with --trace
+  p        show the Python it mirrors
+  n        show "What to notice" from its README
+  b        back one lesson         q   quit
+EOT
 }
 usage_err() {
     echo "walkthrough.sh: $*" >&2
@@ -89,51 +112,80 @@ lesson_number() { # "3", "03" -> 03
     [[ $1 =~ ^0?[1-7]$ ]] || usage_err "lesson number wanted (1-7), not '$1'"
     printf '%02d' "$((10#$1))"
 }
-from=01 only="" pause=1
+from=01 only="" pause=1 pictures=""
 while [ $# -gt 0 ]; do
     case $1 in
-        --from|--only)
-            [ $# -ge 2 ] || usage_err "$1 needs a lesson number"
-            if [ "$1" = --from ]; then from=$(lesson_number "$2") || exit 2
-            else only=$(lesson_number "$2") || exit 2; fi
+        --from|--only|--pictures)
+            [ $# -ge 2 ] || usage_err "$1 needs an argument"
+            case $1 in
+                --from) from=$(lesson_number "$2") || exit 2 ;;
+                --only) only=$(lesson_number "$2") || exit 2 ;;
+                --pictures) pictures=$2 ;;
+            esac
             shift 2 ;;
         --from=*) from=$(lesson_number "${1#*=}") || exit 2; shift ;;
         --only=*) only=$(lesson_number "${1#*=}") || exit 2; shift ;;
+        --pictures=*) pictures=${1#*=}; shift ;;
         --no-pause) pause=0; shift ;;
         -h|--help) usage; exit 0 ;;
         *) usage_err "unknown argument '$1'" ;;
     esac
 done
+if [ -n "$pictures" ]; then
+    [ -n "${pictures// /}" ] || usage_err "--pictures needs a folder name"
+    mkdir -p -- "$pictures" || usage_err "--pictures: cannot make folder '$pictures'"
+    pictures=$(cd -- "$pictures" && pwd) # the lessons run from their own folders
+fi
 interactive=0
 [ -t 0 ] && [ -t 1 ] && interactive=1
 [ $interactive = 1 ] || pause=0
 
-if [ $interactive = 1 ] && [ -z "${NO_COLOR:-}" ]; then
+if [ $interactive = 1 ] && [ -z "${NO_COLOR:-}" ] && [ "${TERM:-dumb}" != dumb ]; then
     B=$'\e[1m' G=$'\e[32;1m' R=$'\e[31;1m' Y=$'\e[33;1m' D=$'\e[2m' N=$'\e[0m'
 else
     B="" G="" R="" Y="" D="" N=""
 fi
 
-# ---- clean-up: whatever runs in the background is stopped on exit ----
+# ---- every program in a process group of its own, stopped on exit ----
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/corolab-walkthrough.XXXXXX") || exit 1
-bg_pids=()
+groups=()
 cleanup() {
-    local p
-    for p in "${bg_pids[@]}"; do
-        kill "$p" 2>/dev/null || continue
-        sleep 0.2
-        kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
+    local g
+    for g in "${groups[@]}"; do kill -TERM -- "-$g" 2>/dev/null; done
+    for g in "${groups[@]}"; do
+        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 -- "-$g" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL -- "-$g" 2>/dev/null
     done
     rm -rf "$tmp"
-}
-forget_pid() { # PID: it has ended, it is not ours to kill any more
-    local p keep=()
-    for p in "${bg_pids[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
-    bg_pids=("${keep[@]}")
 }
 trap cleanup EXIT
 trap 'echo; echo "walkthrough: interrupted"; exit 130' INT
 trap 'exit 143' TERM
+
+# start CMD...: run CMD in the background, in a process group of its own
+# (job control on for that one fork); its pid, also the group's, in $started.
+start() {
+    set -m
+    "$@" &
+    started=$!
+    set +m
+    groups+=("$started")
+}
+forget() { # PID: its group has ended
+    local g keep=()
+    for g in "${groups[@]}"; do [ "$g" = "$1" ] || keep+=("$g"); done
+    groups=("${keep[@]}")
+}
+# in_group CMD...: run CMD there and wait for it. A signal to this script
+# is handled at once (bash runs traps during `wait`), and cleanup stops CMD.
+in_group() {
+    local st
+    start "$@"
+    wait "$started"
+    st=$?
+    forget "$started"
+    return $st
+}
 
 lesson_dir() { local d; for d in "$1"_*/; do [ -d "$d" ] && echo "${d%/}" && return; done; }
 
@@ -148,53 +200,26 @@ banner() { # NN
     echo
 }
 
+# readme_section NAME HEADING: that "## HEADING" section of its README.
+readme_section() {
+    awk -v h="## $2" 'index($0, h) == 1 {p = 1; next} /^## / {p = 0} p' "$1/README.md" 2>/dev/null
+}
+show_python() { # NAME: the course's Python, from the README's python blocks
+    local py
+    py=$(readme_section "$1" "The Python it mirrors" |
+        awk '/^```python/ {p = 1; next} /^```/ {if (p) print ""; p = 0} p')
+    printf '\n%s---- the Python that %s mirrors (%s/README.md) ----%s\n' "$B" "$1" "$1" "$N"
+    if [ -n "$py" ]; then printf '%s\n' "$py"; else echo "(no Python block in its README)"; fi
+}
+show_notice() { # NAME
+    local txt
+    txt=$(readme_section "$1" "What to notice")
+    printf '\n%s---- what to notice (%s/README.md) ----%s\n' "$B" "$1" "$N"
+    if [ -n "$txt" ]; then printf '%s\n' "$txt"; else echo "(no \"What to notice\" in its README)"; fi
+}
+
 matched=0 failed=0 unchecked=0 skipped=0 failed_names=()
 fail() { failed=$((failed + 1)); failed_names+=("$1"); }
-
-# transcript_check NAME: tests/transcripts.sh for that lesson alone; its
-# report is kept in $tmp/NAME.check. Status 0 if it passed.
-transcript_check() {
-    TRANSCRIPT_ONLY=$1 tests/transcripts.sh >"$tmp/$1.check" 2>&1 &&
-        grep -q "^PASS: $1\$" "$tmp/$1.check"
-}
-
-# verdict NAME STATUS: say what transcript_check found.
-verdict() {
-    if [ "$2" = 0 ]; then
-        matched=$((matched + 1))
-        printf '%s✓ %s matches the expected transcript%s\n' "$G" "$1" "$N"
-    else
-        fail "$1"
-        printf '%s✗ %s does not match the expected transcript:%s\n' "$R" "$1" "$N"
-        grep -v '^transcripts: ' "$tmp/$1.check" | sed 's/^/  /'
-    fi
-}
-
-# in_background CMD...: run CMD and wait for it. A signal to this script
-# is then handled at once (bash runs traps only between commands, but
-# during `wait` too), and the clean-up stops CMD.
-in_background() {
-    local pid st
-    "$@" &
-    pid=$!
-    bg_pids+=("$pid")
-    wait "$pid"
-    st=$?
-    forget_pid "$pid"
-    return $st
-}
-
-# run_live NAME ARGS...: the lesson as the class sees it, from its folder.
-# --foreground: timeout keeps it in the terminal's process group, so that
-# Ctrl-C reaches the lesson itself.
-run_live() {
-    in_background live_child "$@"
-}
-live_child() {
-    local name=$1
-    shift
-    cd "$name" && exec timeout --foreground "$timeout_s" "./$name" "$@" </dev/null
-}
 
 transcript_args() { # NAME: its transcript.args words, one per line
     local args=()
@@ -202,155 +227,233 @@ transcript_args() { # NAME: its transcript.args words, one per line
     [ ${#args[@]} -eq 0 ] || printf '%s\n' "${args[@]}"
 }
 
-# A lesson run on its own (01-05): run it, show it, check it.
-run_lesson() { # NN
-    local n=$1 name st args=()
-    name=$(lesson_dir "$n")
-    banner "$n"
-    if [ -z "$name" ] || [ ! -x "$name/$name" ]; then
-        skipped=$((skipped + 1))
-        printf '%s- lesson %s is not built yet: skipped%s\n' "$Y" "$n" "$N"
-        return
+# lesson_child NAME OUT ARGS...: the lesson from its folder, stdout shown
+# and kept in OUT (a pipe, as for tests/transcripts.sh), stderr as ours.
+# timeout --foreground stays in our process group, so cleanup reaches it.
+lesson_child() {
+    local name=$1 out=$2 st
+    shift 2
+    (cd "$name" && exec timeout --foreground "$timeout_s" "./$name" "$@") </dev/null | tee "$out"
+    st=${PIPESTATUS[0]}
+    return "$st"
+}
+
+# check_shown NAME STATUS: the run just shown ($tmp/NAME.raw) against its
+# expected.txt (and transcript.status), as tests/transcripts.sh checks it.
+check_shown() {
+    local name=$1 st=$2 want=0 problem="" same
+    [ -f "$name/transcript.status" ] && want=$(tr -d ' \n' <"$name/transcript.status")
+    if [ "$st" = 124 ]; then problem="timed out after ${timeout_s}s"
+    elif [ "$st" != "$want" ]; then problem="exit status $st, expected $want"; fi
+    if [ -x tests/compare.sh ]; then
+        tests/compare.sh -q -e -o "$tmp/$name.diff" -L "$name (the run above)" "$name" "$tmp/$name.raw"
+        same=$?
+    else # the same, until tests/compare.sh is there
+        diff -u --label "$name/expected.txt" --label "$name (the run above, normalised)" \
+            <(LC_ALL=C sed -E -f tests/normalize.sed "$name/expected.txt") \
+            <(LC_ALL=C sed -E -f tests/normalize.sed "$tmp/$name.raw") >"$tmp/$name.diff"
+        same=$?
     fi
+    if [ "$same" = 0 ] && [ -z "$problem" ]; then
+        matched=$((matched + 1))
+        printf '%s✓ %s matches the expected transcript (the run above)%s\n' "$G" "$name" "$N"
+        return 0
+    fi
+    fail "$name"
+    printf '%s✗ %s does not match the expected transcript%s%s\n' "$R" "$name" "${problem:+ ($problem)}" "$N"
+    head -n 30 "$tmp/$name.diff" | sed 's/^/  /'
+    return 1
+}
+
+# run_main NAME [--trace]: the lesson's own run, shown, then checked.
+run_main() {
+    local name=$1 st args=()
+    shift
     mapfile -t args < <(transcript_args "$name")
+    args+=("$@")
     printf '%s$ %s/%s%s%s\n' "$D" "$name" "$name" "${args[*]:+ ${args[*]}}" "$N"
-    if [ ! -f "$name/expected.txt" ]; then
-        run_live "$name" "${args[@]}"
-        st=$?
-        if [ $st = 0 ]; then
-            unchecked=$((unchecked + 1))
-            printf '%s- %s has no expected.txt yet: not checked%s\n' "$Y" "$name" "$N"
-        else
-            fail "$name"
-            printf '%s✗ %s exited with status %s%s\n' "$R" "$name" "$st" "$N"
-        fi
-        return
-    fi
-    if [ $interactive = 1 ]; then
-        # Live and in colour; the check runs beside it, quietly.
-        transcript_check "$name" &
-        local check=$!
-        bg_pids+=("$check")
-        run_live "$name" "${args[@]}"
-        wait "$check"
-        st=$?
-        forget_pid "$check"
+    if [ -n "$pictures" ]; then
+        COROLAB_TRACE_FILE=$pictures/$name.svg in_group lesson_child "$name" "$tmp/$name.raw" "${args[@]}"
     else
-        in_background transcript_check "$name"
-        st=$?
-        cat "tests/out/transcripts/$name.raw" 2>/dev/null
-        cat "tests/out/transcripts/$name.stderr" 2>/dev/null >&2
+        in_group lesson_child "$name" "$tmp/$name.raw" "${args[@]}"
     fi
+    st=$?
     echo
-    verdict "$name" "$st"
-}
-
-# ---- 06 and 07 together ----
-show_server_output() { # FILE: all of it if short, else its head and tail
-    local f=$1 lines
-    lines=$(wc -l <"$f")
-    if [ "$lines" -le 40 ]; then
-        sed 's/^/  | /' "$f"
+    if [ -f "$name/expected.txt" ]; then
+        check_shown "$name" "$st"
+    elif [ $st = 0 ]; then
+        unchecked=$((unchecked + 1))
+        printf '%s- %s has no expected.txt yet: not checked%s\n' "$Y" "$name" "$N"
     else
-        head -n 5 "$f" | sed 's/^/  | /'
-        printf '  | %s... %d lines ...%s\n' "$D" $((lines - 20)) "$N"
-        tail -n 15 "$f" | sed 's/^/  | /'
+        fail "$name"
+        printf '%s✗ %s exited with status %s%s\n' "$R" "$name" "$st" "$N"
     fi
 }
 
-run_pair() {
-    local srv=06_socket_server cli=07_load_client port="" st pid i cargs=()
-    banner 06
-    banner 07
-    if [ ! -x "$srv/$srv" ] || [ ! -x "$cli/$cli" ]; then
-        skipped=$((skipped + 1))
-        printf '%s- lessons 06 and 07 are not both built yet: skipped%s\n' "$Y" "$N"
-        return
-    fi
-    printf '%s$ %s/%s --port 0 &%s\n' "$D" "$srv" "$srv" "$N"
-    : >"$tmp/06.out" # there to be read before the server has written
-    (cd "$srv" && exec timeout "$timeout_s" "./$srv" --port 0) \
-        </dev/null >"$tmp/06.out" 2>"$tmp/06.err" &
-    pid=$!
-    bg_pids+=("$pid")
-    # Its first line names the port; give it 10 s to say it.
+# ---- what 06 and 07 show beyond their own run ----
+wait_port() { # PID FILE: the port its first line names ("...:PORT"); 10 s
+    local i port
     for ((i = 0; i < 100; i++)); do
-        port=$(head -n 1 "$tmp/06.out" | sed -n 's/.*:\([0-9][0-9]*\)$/\1/p')
-        [ -n "$port" ] && break
-        kill -0 "$pid" 2>/dev/null || break
+        port=$(head -n 1 "$2" | sed -n 's/.*:\([0-9][0-9]*\)$/\1/p')
+        [ -n "$port" ] && { echo "$port"; return 0; }
+        kill -0 "$1" 2>/dev/null || return 1
         sleep 0.1
     done
-    if [ -z "$port" ]; then
+    return 1
+}
+
+# 06: the same server on epoll, poll and select, idle connections piling up.
+show_backends() {
+    local st
+    printf '\n%s$ tests/bench/backends.sh --quick   # select, poll, epoll side by side%s\n' "$D" "$N"
+    in_group bash tests/bench/backends.sh --quick
+    st=$?
+    if [ $st != 0 ]; then
+        fail "06 backends (status $st)"
+        printf '%s✗ tests/bench/backends.sh exited with status %s%s\n' "$R" "$st" "$N"
+    fi
+}
+
+# 07: 100 OS threads against a 06 server in one thread, stopped with SIGINT.
+show_hundred() {
+    local srv=06_socket_server cli=07_load_client port pid st i lines
+    if [ ! -x "$srv/$srv" ]; then
+        printf '%s- %s is not built: the 100-thread run is skipped%s\n' "$Y" "$srv" "$N"
+        return
+    fi
+    printf '\n%s$ %s/%s --port 0 &%s\n' "$D" "$srv" "$srv" "$N"
+    : >"$tmp/06.out"
+    start bash -c 'cd "$1" && exec timeout --foreground "$2" "./$1" --port 0' _ "$srv" "$timeout_s" \
+        </dev/null >"$tmp/06.out" 2>"$tmp/06.err"
+    pid=$started
+    if ! port=$(wait_port "$pid" "$tmp/06.out"); then
         fail "$srv"
         printf '%s✗ %s did not say which port it listens on%s\n' "$R" "$srv" "$N"
-        show_server_output "$tmp/06.out"
         sed 's/^/  ! /' "$tmp/06.err"
         return
     fi
     head -n 1 "$tmp/06.out" | sed 's/^/  | /'
-    cargs=(--port "$port" --threads 100 --messages 3)
+    local cargs=(--port "$port" --threads 100 --messages 3 --quiet)
     printf '%s$ %s/%s %s%s\n' "$D" "$cli" "$cli" "${cargs[*]}" "$N"
-    run_live "$cli" "${cargs[@]}"
+    in_group lesson_child "$cli" "$tmp/07-100.raw" "${cargs[@]}"
     st=$?
-    [ $st = 0 ] || { fail "$cli (status $st)"; printf '%s✗ %s exited with status %s%s\n' "$R" "$cli" "$st" "$N"; }
+    [ $st = 0 ] || { fail "$cli 100 threads (status $st)"; printf '%s✗ %s exited with status %s%s\n' "$R" "$cli" "$st" "$N"; }
 
     printf '\n%s$ kill -INT %s   # Ctrl-C: the server stops and sums up%s\n' "$D" "$srv" "$N"
     kill -INT "$pid" 2>/dev/null
-    for ((i = 0; i < 50; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
+    for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     if kill -0 "$pid" 2>/dev/null; then
-        kill -KILL "$pid" 2>/dev/null
         fail "$srv (no exit on SIGINT)"
         printf '%s✗ %s did not stop within 5 s of SIGINT%s\n' "$R" "$srv" "$N"
     fi
     wait "$pid"
     st=$?
-    forget_pid "$pid"
-    show_server_output "$tmp/06.out"
+    forget "$pid"
+    # Its recv lines were the point of the --demo run; here, the count.
+    lines=$(grep -c "^recv: " "$tmp/06.out")
+    printf '  | %s(%s recv lines from %s connections, one thread)%s\n' "$D" "$lines" \
+        "$(grep -c ' opened$' "$tmp/06.out")" "$N"
+    grep -v -e '^recv: ' -e '^connection [0-9]* \(opened\|closed\)' -e ' opened$' "$tmp/06.out" |
+        tail -n +2 | sed 's/^/  | /'
     [ -s "$tmp/06.err" ] && sed 's/^/  ! /' "$tmp/06.err"
     case $st in
         0|130) ;; # a clean exit on SIGINT, either way
         *) fail "$srv (status $st)"
            printf '%s✗ %s exited with status %s%s\n' "$R" "$srv" "$st" "$N" ;;
     esac
+    if grep -q '^summary: 100 connections' "$tmp/06.out"; then
+        printf '%s✓ one thread served all 100 connections%s\n' "$G" "$N"
+    else
+        fail "$srv (summary)"
+        printf '%s✗ the server did not count 100 connections%s\n' "$R" "$N"
+    fi
+}
 
-    # Their transcripts, as make check runs them (each with its own
-    # transcript.args).
-    echo
-    local name
-    for name in "$srv" "$cli"; do
-        if [ -f "$name/expected.txt" ]; then
-            transcript_check "$name"
-            verdict "$name" $?
-        else
-            unchecked=$((unchecked + 1))
-            printf '%s- %s has no expected.txt yet: not checked%s\n' "$Y" "$name" "$N"
-        fi
+# run_lesson NN [--trace]: the whole lesson, as the class sees it.
+run_lesson() {
+    local n=$1 name
+    shift
+    name=$(lesson_dir "$n")
+    if [ -z "$name" ] || [ ! -x "$name/$name" ]; then
+        skipped=$((skipped + 1))
+        printf '%s- lesson %s is not built yet: skipped%s\n' "$Y" "$n" "$N"
+        return
+    fi
+    run_main "$name" "$@"
+    case $n in
+        06) [ $# -eq 0 ] && show_backends ;; # not again with --trace
+        07) [ $# -eq 0 ] && show_hundred ;;
+    esac
+}
+
+# ---- the teacher's keys ----
+flush_typeahead() { while read -rsn1 -t 0.05 _ </dev/tty; do :; done; }
+
+# ask WHEN NN: the pause; sets $action to run, trace, next, back or quit.
+ask() {
+    local when=$1 n=$2 name key go
+    name=$(lesson_dir "$n")
+    if [ "$when" = before ]; then go="Enter: run lesson $n"; else go="Enter: next · r: again"; fi
+    while :; do
+        flush_typeahead
+        printf '%s[%s · t: with --trace · p: Python · n: notice · b: back · q: quit · ?: keys] > %s' \
+            "$D" "$go" "$N"
+        IFS= read -rsn1 key </dev/tty || key=q
+        echo "$key"
+        case $key in
+            '') [ "$when" = before ] && action=run || action=next; return ;;
+            r|R) action=run; return ;;
+            t|T) action=trace; return ;;
+            b|B) action=back; return ;;
+            q|Q) action=quit; return ;;
+            p|P) show_python "$name" ;;
+            n|N) show_notice "$name" ;;
+            *) keys_help ;;
+        esac
     done
 }
 
 # ---- the lessons, in order ----
 todo=()
-for n in 01 02 03 04 05 06; do
+for n in 01 02 03 04 05 06 07; do
     if [ -n "$only" ]; then
-        [ "$n" = "$only" ] || { [ "$n" = 06 ] && [ "$only" = 07 ]; } || continue
-    elif ((10#$n < 10#$from)) && ! { [ "$n" = 06 ] && [ "$from" = 07 ]; }; then
+        [ "$n" = "$only" ] || continue
+    elif ((10#$n < 10#$from)); then
         continue
     fi
     todo+=("$n")
 done
 
-for ((k = 0; k < ${#todo[@]}; k++)); do
+k=0
+while [ $k -lt ${#todo[@]} ]; do
     n=${todo[k]}
-    if [ "$n" = 06 ]; then run_pair; else run_lesson "$n"; fi
-    if [ $pause = 1 ] && [ $((k + 1)) -lt ${#todo[@]} ]; then
-        next=${todo[k + 1]}
-        read -r -p "${D}Enter: lesson $next, q: stop > ${N}" answer </dev/tty || answer=q
-        case $answer in q|Q|quit) echo "stopped before lesson $next"; break ;; esac
-    fi
+    banner "$n"
+    action=run
+    [ $pause = 1 ] && ask before "$n"
+    while [ "$action" = run ] || [ "$action" = trace ]; do
+        if [ "$action" = trace ]; then run_lesson "$n" --trace; else run_lesson "$n"; fi
+        action=next
+        [ $pause = 1 ] && ask after "$n"
+    done
+    case $action in
+        quit) echo "stopped at lesson $n"; break ;;
+        back) [ $k -gt 0 ] && k=$((k - 1)) ;;
+        *) k=$((k + 1)) ;;
+    esac
 done
+
+if [ -n "$pictures" ]; then
+    echo
+    shopt -s nullglob
+    pics=("$pictures"/*.svg)
+    if [ ${#pics[@]} -gt 0 ]; then
+        echo "pictures of each lesson's switches: ${#pics[@]} in $pictures/"
+        echo "open them in a browser, e.g. xdg-open $pictures/${pics[0]##*/}"
+    else
+        echo "pictures: none written to $pictures/ (this build's trace layer does"
+        echo "not know COROLAB_TRACE_FILE yet)"
+    fi
+fi
 
 echo
 summary="walkthrough: $matched matched, $failed failed, $unchecked not checked, $skipped skipped"

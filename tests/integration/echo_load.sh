@@ -3,7 +3,8 @@
 # threads x 10 messages, 1,000 greenlets x 10 messages, 1 MiB messages; the
 # server's summary counts them all. Then 07 against servers that refuse,
 # reset or never answer: a message per failure, a summary, exit status 1,
-# and no hang (each run is bounded by timeout(1)).
+# and no hang (each run is bounded by timeout(1)). echo_load_limits.sh
+# goes further: 16 MiB messages, signals, stacks, 12,000 greenlets.
 source "$(dirname "$0")/echo_common.bash"
 
 # load NAME ARGS...: a 07 run that must succeed with every echo matched
@@ -49,7 +50,11 @@ for mode in reset silent; do
         timeout 30 "$C07" --port "$p" $model 3 --timeout 0.5 >"$out/$mode.out" 2>"$out/$mode.err" || st=$?
         [ "$st" = 1 ] || fail "07 $model against a $mode server: status $st"
         grep -q '^FAILED: 3 connections had errors' "$out/$mode.out" || fail "07 $model: $(cat "$out/$mode.out")"
-        [ "$(grep -c '\] \(send\|recv\): ' "$out/$mode.err")" = 3 ] || fail "07 $model: $(cat "$out/$mode.err")"
+        # A reset can come before the connect has finished (the kernel
+        # completes the handshake before the server accepts, and the RST may
+        # arrive before 07 looks), or at a send or recv: one line each.
+        [ "$(grep -c '\] \(connect to [^:]*\|send\|recv\): ' "$out/$mode.err")" = 3 ] ||
+            fail "07 $model: $(cat "$out/$mode.err")"
         pass "07 $model against a $mode server: $(head -n 1 "$out/$mode.err" | sed 's/.*: //'), status 1"
     done
 done

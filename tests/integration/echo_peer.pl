@@ -20,6 +20,9 @@
 #   echo_peer.pl 0 serve MODE        a fake server on a free port (printed
 #                                    first): MODE reset (RST at once) or silent
 #                                    (never answers); serves for 30 s at most
+#                                    MODE drip: echoes one byte every 0.1 s;
+#                                    MODE extra: echoes with "extra!\n" after
+#                                    each echo (both: one client at a time)
 use strict;
 use warnings;
 use IO::Socket::INET;
@@ -184,6 +187,19 @@ if ($cmd eq 'reset') {
         unless ($c) { select(undef, undef, undef, 0.02); next }
         if ($args[0] eq 'reset') {
             setsockopt($c, SOL_SOCKET, SO_LINGER, pack('ii', 1, 0));
+            close $c;
+        } elsif ($args[0] eq 'drip' || $args[0] eq 'extra') {
+            $c->blocking(1);
+            while (sysread($c, my $buf, 65536)) {
+                if ($args[0] eq 'extra') {
+                    syswrite($c, $buf . "extra!\n") or last;
+                    next;
+                }
+                for my $byte (split //, $buf) {
+                    syswrite($c, $byte) or last;
+                    select(undef, undef, undef, 0.1);
+                }
+            }
             close $c;
         } else {
             push @keep, $c;

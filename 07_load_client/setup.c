@@ -1,0 +1,327 @@
+/*
+ * setup.c - 07's scaffolding: options, signals, a blocking connect, the
+ * local echo server, the interactive client and the idle connections.
+ */
+#include "setup.h"
+#include "exchange.h"
+#include "stats.h"
+
+#include "cli.h"
+#include "cosock.h"
+#include "hub.h"
+#include "repr.h"
+#include "rlimit.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SHARED_STACKS_ABOVE 10000 /* as 04: past this, guarded stacks run out */
+
+long threads = 100, coroutines, messages = 10, size, idle, port = 8001;
+double duration, timeout_s = 5;
+const char *host = "127.0.0.1";
+bool quiet, interactive, local_server;
+static const char *stacks = "auto", *size_arg;
+
+/* Short options mean what they mean in the other lessons: -p and -q as
+ * in 06, -t (--timeout) as in 05. */
+static const cl_option options[] = {
+    {"threads", 0, CL_OPT_INT, &threads, "N", "N OS threads, a connection each (default 100)", 1, 10000},
+    {"coroutines", 'c', CL_OPT_INT, &coroutines, "N", "N greenlets in one thread instead", 1, 1000000},
+    {"messages", 'm', CL_OPT_INT, &messages, "M", "messages per connection (default 10)", 0, 1000000000},
+    {"duration", 'd', CL_OPT_DOUBLE, &duration, "SECONDS", "send for this long instead of a count", 0.01, 86400},
+    {"size", 0, CL_OPT_STRING, &size_arg, "BYTES", "pad \"hello N\" with dots to this size (16K, 16M)", 0, 0},
+    {"host", 'H', CL_OPT_STRING, &host, "HOST", "server address (default 127.0.0.1)", 0, 0},
+    {"port", 'p', CL_OPT_INT, &port, "PORT", "server port (default 8001)", 1, 65535},
+    {"timeout", 't', CL_OPT_DOUBLE, &timeout_s, "SECONDS", "for a connect, and per message (default 5)", 0.001, 3600},
+    {"quiet", 'q', CL_OPT_FLAG, &quiet, NULL, "print only the summary", 0, 0},
+    {"idle", 0, CL_OPT_INT, &idle, "N", "also hold N connections open that never send", 0, 1000000},
+    {"stacks", 0, CL_OPT_STRING, &stacks, "KIND", "guarded, shared or auto (shared above 10000)", 0, 0},
+    {"interactive", 'i', CL_OPT_FLAG, &interactive, NULL, "read a line, send it, print the echo; repeat", 0, 0},
+    {"local-server", 0, CL_OPT_FLAG, &local_server, NULL, "start an echo server of its own on a free port", 0, 0},
+    {0},
+};
+
+static const cl_program prog = {
+    .name = "07_load_client",
+    .summary = "Load an echo server (06) from N threads or N greenlets; check every echo.",
+    .details = "Start 06_socket_server first (or give --local-server).\n"
+               "Exit status 1 if a connection failed, an echo differed from what was\n"
+               "sent, or a signal (Ctrl-C, SIGTERM) stopped the run before its end.",
+    .options = options,
+    .max_args = 0,
+};
+
+void load_parse_args(int argc, char **argv)
+{
+    cl_parse_args(&prog, argc, argv);
+    if (strcmp(stacks, "auto") && strcmp(stacks, "guarded") && strcmp(stacks, "shared"))
+        cl_usage_err("--stacks wants guarded, shared or auto, not '%s'", stacks);
+    if (size_arg) {
+        size_t n = strlen(size_arg);
+        char unit = n ? size_arg[n - 1] : 0, num[32];
+        int shift = unit == 'K' || unit == 'k' ? 10 : unit == 'M' || unit == 'm' ? 20 : 0;
+        snprintf(num, sizeof num, "%.*s", (int)(shift ? n - 1 : n), size_arg);
+        if (!cl_parse_long(num, 1, (64L << 20) >> shift, &size))
+            cl_usage_err("--size wants bytes from 1 to 64M (K, M: KiB, MiB), not '%s'", size_arg);
+        size <<= shift;
+    }
+}
+
+enum greenlet_stack_kind load_stack_kind(void)
+{
+    if (strcmp(stacks, "shared") == 0 ||
+        (strcmp(stacks, "auto") == 0 && coroutines > SHARED_STACKS_ABOVE))
+        return GREENLET_STACK_SHARED;
+    return GREENLET_STACK_GUARDED;
+}
+
+/* ---- signals: a flag, and a pipe that every waiter can watch ---- */
+
+volatile sig_atomic_t stop_signal;
+int stop_fd = -1;
+static int stop_pipe[2];
+
+static void on_signal(int sig)
+{
+    int saved = errno;
+    if (!stop_signal)
+        stop_signal = sig;
+    (void)!write(stop_pipe[1], "x", 1); /* never read: it stays readable */
+    errno = saved;
+}
+
+void stop_on_signals(void)
+{
+    struct sigaction sa = {.sa_handler = on_signal};
+    if (pipe2(stop_pipe, O_NONBLOCK | O_CLOEXEC) != 0)
+        cl_err_exit("pipe");
+    stop_fd = stop_pipe[0];
+    signal(SIGPIPE, SIG_IGN);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* The run's greenlets wait on sockets and events, not on stop_fd: this
+ * one waits on it for them, and kills them (their waits return ECANCELED). */
+static void *watch_stop(void *arg)
+{
+    (void)arg;
+    /* The handler sets stop_signal before it writes: a write after this
+     * test makes the pipe readable, news that hub_wait_fd does not miss. */
+    while (!stop_signal && hub_wait_fd(stop_fd, HUB_READ, HUB_FOREVER) == 0)
+        ;
+    for (long i = 0; stop_signal && i < nclients; i++)
+        if (clients[i].task)
+            hub_kill(clients[i].task, 0);
+    return NULL;
+}
+
+hub_task *spawn_stop_watcher(void)
+{
+    hub_task *t = hub_spawn(watch_stop, NULL);
+    if (!t)
+        cl_err_exit("spawn");
+    return t;
+}
+
+void end_helper(hub_task *t)
+{
+    if (t) {
+        hub_kill(t, HUB_FOREVER);
+        hub_task_free(t);
+    }
+}
+
+/* ---- a connect that a signal can stop ---- */
+
+static int connect_one(const struct addrinfo *ai, double deadline)
+{
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+    int one = 1, err = 0;
+    socklen_t len = sizeof err;
+
+    if (fd < 0)
+        return -1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno == EINPROGRESS) {
+        struct pollfd p[2] = {{.fd = fd, .events = POLLOUT}, {.fd = stop_fd, .events = POLLIN}};
+        int n = poll_until(p, 2, deadline);
+        if (n == 0)
+            err = ETIMEDOUT;
+        else if (n < 0)
+            err = errno;
+        else if (p[1].revents)
+            err = EINTR; /* a signal stopped the run */
+        else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+            err = errno;
+    } else if (errno != EINPROGRESS && errno) {
+        err = errno;
+    }
+    if (err) {
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
+}
+
+int blocking_connect(void)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICSERV};
+    struct addrinfo *res, *ai;
+    char serv[16];
+    int fd = -1, err = EHOSTUNREACH;
+    double deadline = cl_now() + timeout_s;
+
+    snprintf(serv, sizeof serv, "%ld", port);
+    if (getaddrinfo(host, serv, &hints, &res) != 0) {
+        errno = EHOSTUNREACH;
+        return -1;
+    }
+    for (ai = res; ai && fd < 0 && err != EINTR; ai = ai->ai_next) {
+        errno = 0;
+        if ((fd = connect_one(ai, deadline)) < 0)
+            err = errno;
+    }
+    freeaddrinfo(res);
+    if (fd < 0)
+        errno = err;
+    return fd;
+}
+
+/* ---- --local-server: an echo server on its own thread and hub ---- */
+
+static struct {
+    pthread_t thread;
+    int lfd; /* made by main, served by the thread */
+} local;
+
+static void *local_echo(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    char buf[16384];
+    ssize_t n;
+    while ((n = cosock_recv(fd, buf, sizeof buf, HUB_FOREVER)) > 0)
+        if (cosock_sendall(fd, buf, (size_t)n, HUB_FOREVER) != 0)
+            break;
+    cosock_close(fd);
+    return NULL;
+}
+
+static void *local_server_main(void *arg)
+{
+    int fd;
+    (void)arg;
+    /* Until main shuts the listener down (accept then fails). */
+    while ((fd = cosock_accept(local.lfd, NULL, HUB_FOREVER)) >= 0)
+        if (!hub_spawn_with(local_echo, (void *)(intptr_t)fd,
+                            &(hub_spawn_opts){.name = "echo", .detached = true}))
+            cosock_close(fd);
+    hub_run(); /* the echo greenlets end as their clients close */
+    cosock_close(local.lfd);
+    hub_shutdown();
+    return NULL;
+}
+
+void local_server_start(void)
+{
+    if ((local.lfd = cosock_listen("127.0.0.1", 0, 0)) < 0)
+        cl_fatal("local server: cannot listen on 127.0.0.1: %s", cosock_strerror(errno));
+    if (pthread_create(&local.thread, NULL, local_server_main, NULL) != 0)
+        cl_fatal("cannot start the local server thread");
+    host = "127.0.0.1";
+    port = cosock_local_port(local.lfd);
+    cl_warn("local echo server on 127.0.0.1:%ld", port);
+}
+
+void local_server_stop(void)
+{
+    shutdown(local.lfd, SHUT_RDWR); /* wakes its accept, which fails */
+    pthread_join(local.thread, NULL);
+}
+
+/* ---- --interactive: the notes' one-line client ---- */
+
+int interactive_client(void)
+{
+    struct client c = {.id = 1};
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int fd = blocking_connect(), status = 0;
+
+    if (fd < 0)
+        cl_fatal("cannot connect to %s port %ld: %s", host, port, cosock_strerror(errno));
+    for (;;) {
+        printf(">>:");
+        fflush(stdout);
+        if ((len = getline(&line, &cap, stdin)) < 0)
+            break;
+        if (len > 0 && line[len - 1] == '\n')
+            line[--len] = '\0';
+        if (len == 0)
+            continue; /* sending nothing would wait forever for nothing */
+        c.msg = line;
+        if (!(c.reply = malloc((size_t)len)))
+            cl_fatal("out of memory");
+        if (thread_exchange(fd, &c, (size_t)len) != 0) {
+            status = CL_EXIT_FAIL;
+            free(c.reply);
+            break;
+        }
+        fputs("Received ", stdout); /* print('Received', repr(data)) */
+        cl_fputs_repr_bytes(stdout, c.reply, (size_t)len, 0);
+        putchar('\n');
+        free(c.reply);
+    }
+    putchar('\n');
+    free(line);
+    close(fd);
+    if (stop_signal) {
+        cl_warn("stopped by %s", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+        status = CL_EXIT_FAIL;
+    }
+    return status;
+}
+
+/* ---- --idle: connections that only sit there ---- */
+
+static int *idle_fds;
+static long idle_open_n;
+
+/* Open them before any client starts, so that the server has accepted
+ * them (its listen queue is first come, first served) before the first
+ * message. Plain blocking connects, in either model: they are never read,
+ * so they need no greenlet here, only a descriptor. */
+long idle_open(void)
+{
+    long fd_limit = cl_raise_fd_limit();
+    if (!(idle_fds = calloc((size_t)(idle ? idle : 1), sizeof *idle_fds)))
+        cl_fatal("out of memory");
+    for (; idle_open_n < idle; idle_open_n++) {
+        int fd = blocking_connect();
+        if (fd < 0)
+            cl_fatal("--idle %ld: cannot open idle connection %ld to %s port %ld: %s "
+                     "(open-file limit %ld: `ulimit -n`; the server has one too)",
+                     idle, idle_open_n + 1, host, port, cosock_strerror(errno), fd_limit);
+        idle_fds[idle_open_n] = fd;
+    }
+    return idle_open_n;
+}
+
+void idle_close(void)
+{
+    for (long i = 0; i < idle_open_n; i++)
+        close(idle_fds[i]);
+    free(idle_fds);
+}
