@@ -275,16 +275,18 @@ bool tf_open(const char *path, double t, char *err, size_t errlen)
     return true;
 }
 
+/* Threads can trace first out of order (T2's first lane before T1's):
+ * every number up to the highest seen is named, once. */
 static void thread_seen(unsigned thread)
 {
-    if (thread <= threads_max)
-        return;
-    threads_max = thread;
-    if (format == JSON) {
-        json_event("{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%u,"
-                   "\"args\":{\"name\":\"thread T%u\"}}", thread, thread);
-        json_event("{\"ph\":\"M\",\"name\":\"process_sort_index\",\"pid\":%u,"
-                   "\"args\":{\"sort_index\":%u}}", thread, thread);
+    while (threads_max < thread) {
+        unsigned n = ++threads_max;
+        if (format == JSON) {
+            json_event("{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%u,"
+                       "\"args\":{\"name\":\"thread T%u\"}}", n, n);
+            json_event("{\"ph\":\"M\",\"name\":\"process_sort_index\",\"pid\":%u,"
+                       "\"args\":{\"sort_index\":%u}}", n, n);
+        }
     }
 }
 
