@@ -333,6 +333,8 @@ void tf_switch(double t, unsigned thread, unsigned from, enum tf_state left,
             run_since = thread_first;
             snprintf(run_why, sizeof run_why, "traced from here");
         }
+        if (run_since > t) /* clocks read before taking the lock: no negative slice */
+            run_since = t;
         json_slice(t, thread, from, left_why);
         json_event("{\"ph\":\"i\",\"name\":\"%s\","
                    "\"pid\":%u,\"tid\":%u,\"ts\":%.3f,\"args\":{\"reason\":\"%s\"}}",
