@@ -228,7 +228,11 @@ static void line_buffer_stdout(void)
 int cl_parse_args(const cl_program *p, int argc, char **argv)
 {
     int i, npos = 0, first_pos = -1;
-    char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    /* Static: --help, --version and every usage error exit from inside
+     * the loop, and LeakSanitizer must still find the array from a root. */
+    static char **pos;
+
+    pos = calloc((size_t)argc + 1, sizeof *pos);
 
     cl_progname = invoked_name(p, argc, argv);
     line_buffer_stdout();
@@ -304,6 +308,7 @@ int cl_parse_args(const cl_program *p, int argc, char **argv)
     for (i = 0; i < npos; i++)
         argv[first_pos + i] = pos[i];
     free(pos);
+    pos = NULL;
     return first_pos;
 }
 
