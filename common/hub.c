@@ -54,6 +54,7 @@ struct hub {
     struct hub_waiter *run_waiter; /* the greenlet in hub_run */
     struct cl_list all;      /* every task, of hub_task.all_link */
     bool said_start_failure; /* could_not_start has written to stderr */
+    void (*on_shutdown[HUB_SHUTDOWN_HOOKS])(void); /* hub_on_shutdown */
 };
 
 static __thread struct hub *tls_hub;
@@ -975,12 +976,28 @@ const char *hub_backend(void)
     return h ? h->ops->method(h->backend) : "none";
 }
 
+int hub_on_shutdown(void (*fn)(void))
+{
+    struct hub *h = hub_get();
+    if (!h)
+        return -1;
+    for (int i = 0; i < HUB_SHUTDOWN_HOOKS; i++)
+        if (!h->on_shutdown[i] || h->on_shutdown[i] == fn) {
+            h->on_shutdown[i] = fn;
+            return 0;
+        }
+    errno = ENOMEM;
+    return -1;
+}
+
 void hub_shutdown(void)
 {
     struct hub *h = tls_hub;
     size_t i;
     if (!h || greenlet_current() != greenlet_main())
         return;
+    for (i = 0; i < HUB_SHUTDOWN_HOOKS && h->on_shutdown[i]; i++)
+        h->on_shutdown[i]();
     /* fds first: forgetting one wakes its waiters, who must still exist */
     for (i = 0; i < h->nfds; i++)
         if (h->fds[i])

@@ -133,4 +133,11 @@ hub_task *hub_task_of(struct hub_waiter *w);
 /* Does t belong to the calling thread's hub? (EPERM otherwise) */
 bool hub_task_is_ours(const hub_task *t);
 
+/* Run fn first thing in this thread's hub_shutdown(), while the hub can
+ * still block (a service on the hub's event_base, such as the resolver,
+ * frees itself there). At most HUB_SHUTDOWN_HOOKS, each once; -1/ENOMEM
+ * past that. */
+#define HUB_SHUTDOWN_HOOKS 4
+int hub_on_shutdown(void (*fn)(void));
+
 #endif

@@ -2,6 +2,7 @@
  * waits on a hub_event (see resolve.h). */
 #include "resolve.h"
 #include "hub.h"
+#include "hub_impl.h" /* hub_on_shutdown */
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -223,6 +224,10 @@ static struct evdns_base *resolver(void)
         evdns_base_count_nameservers(dns) == 0)
         evdns_base_load_hosts(dns, NULL); /* no resolv.conf: /etc/hosts still */
     pthread_mutex_unlock(&conf_lock);
+    if (dns && hub_on_shutdown(hub_resolver_free) != 0) {
+        evdns_base_free(dns, 0);
+        dns = NULL;
+    }
     if (dns) {
         /* Fail in seconds, not the 5 s x 3 attempts default, offline. */
         evdns_base_set_option(dns, "timeout:", "2");

@@ -22,8 +22,8 @@
  * caller gets an error code, and says what it wants.
  *
  * The resolver (one evdns_base per thread) is made at the first lookup
- * that needs it, on the hub's event_base. Call hub_resolver_free() before
- * hub_shutdown() if you resolved names.
+ * that needs it, on the hub's event_base, and freed by hub_shutdown()
+ * (or earlier, by hub_resolver_free()).
  */
 #ifndef CL_RESOLVE_H
 #define CL_RESOLVE_H

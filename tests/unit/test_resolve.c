@@ -128,8 +128,7 @@ static void dns_start(void)
 
 static void dns_stop(void)
 {
-    hub_resolver_free();
-    hub_shutdown();
+    hub_shutdown(); /* frees the resolver too (hub_on_shutdown) */
     hub_resolver_set_conf(NULL);
     atomic_store(&dns.stop, true);
     pthread_join(dns.thread, NULL);
