@@ -79,6 +79,8 @@ fi
 # Every marked string is in zh_CN.po, translated and not fuzzy.
 xgettext --from-code=UTF-8 --language=C -k_ -kN_ -o "$tmp/now.pot" \
     $(ls 0[1-7]_*/*.c common/*.c) || { echo "FAIL: xgettext"; exit 1; }
+xgettext --from-code=UTF-8 --language=Shell --join-existing -o "$tmp/now.pot" \
+    common/walkthrough.sh || { echo "FAIL: xgettext (walkthrough)"; exit 1; }
 msgmerge --quiet -o "$tmp/merged.po" common/po/zh_CN.po "$tmp/now.pot" || exit 1
 for what in --untranslated --only-fuzzy; do
     left=$(msgattrib "$what" --no-obsolete "$tmp/merged.po" | grep -c '^msgid ')
