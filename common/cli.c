@@ -335,7 +335,11 @@ int cl_parse_args(const cl_program *p, int argc, char **argv)
 {
     int i, npos = 0, first_pos = -1;
     const char *lang;
-    char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    /* Static: --help, --version and every usage error exit from inside
+     * the loop, and LeakSanitizer must still find the array from a root. */
+    static char **pos;
+
+    pos = calloc((size_t)argc + 1, sizeof *pos);
 
     cl_progname = invoked_name(p, argc, argv);
     lang = find_lang(argc, argv);
@@ -419,6 +423,7 @@ int cl_parse_args(const cl_program *p, int argc, char **argv)
     for (i = 0; i < npos; i++)
         argv[first_pos + i] = pos[i];
     free(pos);
+    pos = NULL;
     return first_pos;
 }
 

@@ -94,6 +94,9 @@ static void stack_unmap(cl_stack *st)
     if (st->live_next)
         st->live_next->live_prev = st->live_prev;
     cl_valgrind_stack_deregister(st->vg_id);
+    /* ASan's shadow outlives the mapping: the next stack mapped here
+     * would start with the redzones of frames that died on this one. */
+    cl_asan_unpoison(st->base, st->size);
     munmap(st->base - st->guard, st->size + st->guard);
     free(st);
 }

@@ -275,16 +275,18 @@ bool tf_open(const char *path, double t, char *err, size_t errlen)
     return true;
 }
 
+/* Threads can trace first out of order (T2's first lane before T1's):
+ * every number up to the highest seen is named, once. */
 static void thread_seen(unsigned thread)
 {
-    if (thread <= threads_max)
-        return;
-    threads_max = thread;
-    if (format == JSON) {
-        json_event("{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%u,"
-                   "\"args\":{\"name\":\"thread T%u\"}}", thread, thread);
-        json_event("{\"ph\":\"M\",\"name\":\"process_sort_index\",\"pid\":%u,"
-                   "\"args\":{\"sort_index\":%u}}", thread, thread);
+    while (threads_max < thread) {
+        unsigned n = ++threads_max;
+        if (format == JSON) {
+            json_event("{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%u,"
+                       "\"args\":{\"name\":\"thread T%u\"}}", n, n);
+            json_event("{\"ph\":\"M\",\"name\":\"process_sort_index\",\"pid\":%u,"
+                       "\"args\":{\"sort_index\":%u}}", n, n);
+        }
     }
 }
 
@@ -331,6 +333,8 @@ void tf_switch(double t, unsigned thread, unsigned from, enum tf_state left,
             run_since = thread_first;
             snprintf(run_why, sizeof run_why, "traced from here");
         }
+        if (run_since > t) /* clocks read before taking the lock: no negative slice */
+            run_since = t;
         json_slice(t, thread, from, left_why);
         json_event("{\"ph\":\"i\",\"name\":\"%s\","
                    "\"pid\":%u,\"tid\":%u,\"ts\":%.3f,\"args\":{\"reason\":\"%s\"}}",
