@@ -178,6 +178,7 @@ static void run_greenlets(void)
     for (long i = 0; i < spawned; i++) {
         hub_join(clients[i].task, HUB_FOREVER);
         hub_task_free(clients[i].task);
+        clients[i].task = NULL; /* the stop watcher may still run: not for it to kill */
     }
     end_helper(watcher);
     end_helper(progress);

@@ -19,7 +19,10 @@ struct hub_backend;    /* one backend instance (one per hub) */
 struct hub_backend_fd; /* a backend's record of one watched fd */
 
 /* Called from inside poll for each fd that became ready: `what` is
- * HUB_READ and/or HUB_WRITE; cookie is fd_open's. */
+ * HUB_READ and/or HUB_WRITE, plus HUB_BACKEND_HUP when the peer has shut
+ * its side (from then on a read never blocks again: a short read is no
+ * sign of a drained socket); cookie is fd_open's. */
+enum { HUB_BACKEND_HUP = 0x80 }; /* libevent's EV_CLOSED */
 typedef void (*hub_backend_ready_fn)(void *cookie, short what);
 
 struct hub_backend_ops {

@@ -1,5 +1,6 @@
 /* cosock.c - cooperative sockets: try the system call, wait on the hub
- * only when it says EAGAIN (see cosock.h). */
+ * only when it says EAGAIN or the socket is known to be drained (see
+ * cosock.h). */
 #include "cosock.h"
 #include "cli.h"
 #include "dial.h"
@@ -206,27 +207,52 @@ int cosock_wrap(int fd)
 }
 
 /* One recv or send that waits until it moves something; `deadline` is
- * shared by the calls of one recv_exact or sendall. */
-static ssize_t recv_some(int fd, void *buf, size_t len, double timeout, double *deadline)
+ * shared by the calls of one recv_exact or sendall.
+ *
+ * Two system calls per echoed message, not three (issue 12): a receive
+ * that found the socket empty (EAGAIN, or a short read: a stream socket's
+ * buffer was emptied) tells the hub so (hub_fd_drained), and the next one
+ * waits for the backend's next edge before it calls recv, instead of
+ * making the call that would only say EAGAIN. Sends the same, for a full
+ * send buffer. Under poll and select hub_fd_maybe_ready is always true
+ * and every call tries first, as before. With timeout 0 the call is
+ * always tried: the hub has not polled since, and "nothing there now" must
+ * not be said of data that has arrived. */
+static ssize_t io_some(int fd, short dir, void *buf, size_t len, double timeout,
+                       double *deadline)
 {
     ssize_t n;
-    while ((n = recv(fd, buf, len, 0)) < 0 && retry(fd, HUB_READ, timeout, deadline) == 0)
-        ;
-    if (n > 0)
+    if (timeout != 0 && !hub_fd_maybe_ready(fd, dir) &&
+        wait_fd(fd, dir, timeout, deadline) != 0)
+        return -1;
+    for (;;) {
+        n = dir == HUB_READ ? recv(fd, buf, len, 0)
+                            : send(fd, buf, len, MSG_NOSIGNAL);
+        if (n >= 0)
+            break;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            hub_fd_drained(fd, dir);
+        if (retry(fd, dir, timeout, deadline) != 0)
+            return -1;
+    }
+    if (n > 0) {
+        if ((size_t)n < len) /* a stream socket: emptied (or filled) */
+            hub_fd_drained(fd, dir);
         moved_without_waiting();
+    }
     return n;
+}
+
+static ssize_t recv_some(int fd, void *buf, size_t len, double timeout, double *deadline)
+{
+    return io_some(fd, HUB_READ, buf, len, timeout, deadline);
 }
 
 static ssize_t send_some(int fd, const void *buf, size_t len, double timeout,
                          double *deadline)
 {
-    ssize_t n;
-    while ((n = send(fd, buf, len, MSG_NOSIGNAL)) < 0 &&
-           retry(fd, HUB_WRITE, timeout, deadline) == 0)
-        ;
-    if (n > 0)
-        moved_without_waiting();
-    return n;
+    /* send does not write to buf; io_some's one pointer serves both */
+    return io_some(fd, HUB_WRITE, (void *)buf, len, timeout, deadline);
 }
 
 ssize_t cosock_recv(int fd, void *buf, size_t len, double timeout)

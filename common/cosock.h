@@ -4,10 +4,12 @@
  * Plain file descriptors, always non-blocking, whose accept, connect, recv
  * and send look blocking to the greenlet that calls them: each call first
  * tries the system call, and only when it meets EAGAIN waits on the hub
- * (hub_wait_fd), which runs other greenlets until the socket is ready. So
- * an echo that finds its data waiting costs what a hand-written epoll loop
- * costs: recv, send, and the recv that says EAGAIN (epoll_wait is shared by
- * every socket the hub watches; no epoll_ctl per call).
+ * (hub_wait_fd), which runs other greenlets until the socket is ready.
+ * Under epoll a call that emptied the socket (EAGAIN, or a short read)
+ * is remembered (hub_fd_drained), and the next one waits for the next
+ * edge first: an echo costs a recv and a send, as a hand-written epoll
+ * loop does (epoll_wait is shared by every socket the hub watches; no
+ * epoll_ctl per call).
  *
  *   Python (gevent.socket)                 C
  *   s = socket.socket(); s.bind(); s.listen()  cosock_listen(host, port, backlog)

@@ -35,6 +35,7 @@ struct hub_fd {
     struct hub_waiter *reader, *writer;
     short drained;           /* HUB_READ/HUB_WRITE: no edge since the
                               * caller said EAGAIN (hub_fd_drained) */
+    bool hup;                /* the peer shut its side: reads never block */
 };
 
 struct hub {
@@ -819,6 +820,10 @@ static void fd_ready(void *cookie, short what)
 {
     struct hub_fd *r = cookie;
     struct hub *h = tls_hub;
+    if (what & HUB_BACKEND_HUP) { /* EOF is readable, now and forever */
+        r->hup = true;
+        what = (short)((what & ~HUB_BACKEND_HUP) | HUB_READ);
+    }
     r->drained &= (short)~what; /* new data (or room) since EAGAIN */
     /* An edge nobody waits for wakes nobody: whoever waits next has just
      * had EAGAIN, which is newer news (see hub_wait_fd in hub.h). */
@@ -917,6 +922,8 @@ void hub_fd_drained(int fd, short what)
         r = h->fds[fd];
     else if (!(r = fd_record(h, fd)))
         return;
+    if (r->hup) /* a short read before EOF: the next read returns 0 */
+        what &= (short)~HUB_READ;
     r->drained |= what;
 }
 

@@ -13,9 +13,16 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* A pool big enough that a server spawning and ending greenlets at a steady
- * rate never maps, yet small enough that an idle thread holds little. */
-#define POOL_MAX 64
+/* A stack is taken when its greenlet is made, so a batch of N spawns holds
+ * N stacks at once, and giving them back with munmap costs far more than
+ * mapping them (tens of microseconds each on a VM: the TLB shootdown):
+ * tests/bench/spawn's guarded batch ran ~300x slower with a pool of 64.
+ * So the pool keeps every stack given back, up to more than the kernel's
+ * default mapping limit lets a thread have (65,530 maps, two per stack):
+ * a thread keeps the stacks of its peak, each holding the pages its
+ * greenlets touched, as glibc keeps the stacks of ended threads. The
+ * guard is made once per mapping, never again on reuse. */
+#define POOL_MAX 65536
 
 static __thread cl_stack *pool;
 static __thread unsigned pool_len;

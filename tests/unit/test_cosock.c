@@ -7,7 +7,9 @@
  * refused, bad ports; a peer that never reads (sendall times out, nothing
  * grows) or has gone (EPIPE/ECONNRESET, no SIGPIPE); 300 connections
  * served at once by one thread; cosock_wrap on a blocking socketpair; a
- * greenlet whose calls never wait still lets the others run (fairness).
+ * greenlet whose calls never wait still lets the others run (fairness);
+ * many tiny messages and half-closes under each backend, and a peer's
+ * last bytes with its FIN in one edge, lose no wake-up (issue 12).
  *
  * Everything listens on 127.0.0.1 port 0. As in test_hub.c, greenlets
  * only record what they see; the assertions are made in main, and every
@@ -387,6 +389,115 @@ START_TEST(three_hundred_connections_in_one_thread)
 }
 END_TEST
 
+/* ---- two system calls per message: no wake-up lost (issue 12) ----
+ * A receive that got less than it asked for remembers the socket as
+ * drained and waits for the next edge before calling recv again. These
+ * check that nothing is lost by it: many tiny messages each way, and a
+ * peer's last bytes arriving with its FIN in one edge (the short read
+ * that takes them must not make the reader wait for an edge that never
+ * comes), under each backend. */
+
+struct tiny {
+    int port, msgs, ok, eof_ok;
+};
+
+static void *tiny_client(void *arg)
+{
+    struct tiny *t = arg;
+    char c, reply[64];
+    int fd = cosock_connect("127.0.0.1", t->port, 10), i;
+    if (fd < 0)
+        return NULL;
+    for (i = 0; i < t->msgs; i++) {
+        c = (char)('a' + i % 26);
+        if (cosock_sendall(fd, &c, 1, 10) != 0 ||
+            cosock_recv(fd, reply, sizeof reply, 10) != 1 || reply[0] != c)
+            break;
+    }
+    if (i == t->msgs)
+        t->ok++;
+    /* the last bytes and the half-close together: the echo, then EOF */
+    if (cosock_sendall(fd, "end", 3, 10) == 0 && cosock_shutdown(fd, SHUT_WR) == 0 &&
+        cosock_recv_exact(fd, reply, sizeof reply, 10) == 3 &&
+        memcmp(reply, "end", 3) == 0 && cosock_recv(fd, reply, sizeof reply, 10) == 0)
+        t->eof_ok++;
+    cosock_close(fd);
+    return NULL;
+}
+
+static void tiny_messages_under(const char *backend)
+{
+    enum { NC = 40 };
+    struct server s;
+    struct tiny t = {.msgs = 200};
+    hub_task *ts[NC];
+    ck_assert_int_eq(hub_set_backend(backend), 0);
+    server_start(&s);
+    t.port = s.port;
+    for (int i = 0; i < NC; i++)
+        ts[i] = hub_spawn(tiny_client, &t);
+    ck_assert_int_eq(hub_joinall(ts, NC, HUB_FOREVER), 0);
+    for (int i = 0; i < NC; i++)
+        hub_task_free(ts[i]);
+    server_stop(&s);
+    ck_assert_msg(t.ok == NC && t.eof_ok == NC, "%s: %d/%d echoed, %d/%d saw EOF",
+                  backend, t.ok, NC, t.eof_ok, NC);
+    ck_assert_int_eq(s.echoed, (long long)NC * (t.msgs + 3));
+    hub_shutdown();
+    hub_set_backend(NULL);
+}
+
+START_TEST(many_tiny_messages_and_half_closes_lose_no_wakeup)
+{
+    tiny_messages_under("epoll");
+    tiny_messages_under("poll");
+    tiny_messages_under("select");
+}
+END_TEST
+
+struct reader {
+    int fd;
+    long got;
+    int rc, err;
+};
+
+static void *read_to_eof(void *arg)
+{
+    struct reader *r = arg;
+    char buf[64];
+    ssize_t n;
+    while ((n = cosock_recv(r->fd, buf, sizeof buf, 5)) > 0)
+        r->got += n;
+    r->rc = (int)n;
+    r->err = errno;
+    return NULL;
+}
+
+START_TEST(last_bytes_with_the_fin_in_one_edge)
+{
+    int sv[2];
+    struct reader r = {0};
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    ck_assert_int_eq(cosock_wrap(sv[0]), 0);
+    r.fd = sv[0];
+    hub_task *t = hub_spawn(read_to_eof, &r);
+    ck_assert_int_eq(write(sv[1], "x", 1), 1);
+    hub_sleep(0.02); /* it reads "x" (a short read: drained) and waits */
+    ck_assert_int_eq(r.got, 1);
+    /* data and end of file in one edge, seen by one wake-up */
+    ck_assert_int_eq(write(sv[1], "abc", 3), 3);
+    ck_assert_int_eq(shutdown(sv[1], SHUT_WR), 0);
+    ck_assert_int_eq(hub_join(t, HUB_FOREVER), 0);
+    hub_task_free(t);
+    ck_assert_int_eq(r.got, 4);
+    ck_assert_msg(r.rc == 0, "recv after the last bytes: %d (%s), not EOF", r.rc,
+                  strerror(r.err));
+    cosock_close(sv[0]);
+    close(sv[1]);
+    hub_shutdown();
+}
+END_TEST
+
 START_TEST(addresses_in_words)
 {
     cosock_addr a = {.len = sizeof(struct sockaddr_in)};
@@ -422,6 +533,8 @@ static Suite *cosock_suite(void)
     tcase_add_test(tc, connect_refused_and_bad_ports);
     tcase_add_test(tc, peer_that_never_reads_then_goes);
     tcase_add_test(tc, three_hundred_connections_in_one_thread);
+    tcase_add_test(tc, many_tiny_messages_and_half_closes_lose_no_wakeup);
+    tcase_add_test(tc, last_bytes_with_the_fin_in_one_edge);
     tcase_add_test(tc, addresses_in_words);
     suite_add_tcase(s, tc);
     return s;
