@@ -3,6 +3,7 @@
 #   make deps       install the build's and the tests' Debian packages (apt-get)
 #   make install    PREFIX=/usr/local DESTDIR=      make uninstall (same knobs)
 #   make walkthrough   run the lessons in order, as in class
+#   make update-po  refresh common/po/corolab.pot and merge it into each .po
 #   make fuzz       libFuzzer on the URL and HTTP parsers, FUZZ_SECONDS=30 each
 #   make compare LESSON=03 RUN=my-run.txt   your run against expected.txt
 #   make exercise LESSON=03 [EX=name [ARGS=...] | Q=1 ANSWER=file]   see NN_*/exercises/
@@ -66,6 +67,9 @@ exercise:
 	@tests/exercise.sh "$(LESSON)" $(if $(EX),"$(EX)" $(if $(ARGS),'$(ARGS)')) \
 	    $(if $(Q),"q$(Q)" $(if $(ANSWER),"$(ANSWER)"))
 
+update-po:
+	$(MAKE) -C common update-po
+
 fuzz:
 	$(MAKE) -C tests/fuzz run FUZZ_SECONDS=$(or $(FUZZ_SECONDS),30)
 
@@ -109,6 +113,11 @@ install: lessons monkey man corolab.pc
 	mv $(DESTDIR)$(LIBDIR)/$(notdir $(MONKEY_O)) $(DESTDIR)$(LIBDIR)/corolab-monkey.o
 	install -m 644 common/*.h $(DESTDIR)$(INCDIR)/
 	install -m 644 $(MANDIR_BUILD)/corolab.pc $(DESTDIR)$(PCDIR)/
+	@set -e; for l in $(PO_LANGS); do \
+	    mo=$(LOCALEDIR_BUILD)/$$l/LC_MESSAGES/corolab.mo; [ -f $$mo ] || continue; \
+	    echo install -m 644 $$mo $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/; \
+	    install -d $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES; \
+	    install -m 644 $$mo $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/; done
 
 uninstall:
 	@set -e; for d in $(LESSONS); do \
@@ -117,6 +126,8 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libcorolab.a $(DESTDIR)$(LIBDIR)/corolab-monkey.o \
 	    $(DESTDIR)$(PCDIR)/corolab.pc $(DESTDIR)$(DOCDIR)/README.md
 	rm -rf $(DESTDIR)$(INCDIR)
+	@set -e; for l in $(PO_LANGS); do \
+	    rm -f $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/corolab.mo; done
 	@rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 
 clean:
@@ -126,5 +137,5 @@ clean:
 	$(MAKE) -C tests/bench clean
 	$(MAKE) -C tests/fuzz clean
 
-.PHONY: all deps deps-build need-deps lib lessons benches monkey check check-only \
+.PHONY: all deps deps-build need-deps lib lessons benches monkey check check-only update-po \
         walkthrough fuzz bench man corolab.pc install uninstall clean compare exercise

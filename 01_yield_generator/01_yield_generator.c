@@ -22,13 +22,13 @@
 static long baozi = 5;
 
 static const cl_option options[] = {
-    {"baozi", 'n', CL_OPT_INT, &baozi, "N", "how many baozi to make (default 5)", 0, 1000000},
+    {"baozi", 'n', CL_OPT_INT, &baozi, "N", N_("how many baozi to make (default 5)"), 0, 1000000},
     {0},
 };
 
 static const cl_program prog = {
     .name = "01_yield_generator",
-    .summary = "Producer/consumer with generators: yield, next and send.",
+    .summary = N_("Producer/consumer with generators: yield, next and send."),
     .options = options,
     .max_args = 0,
 };

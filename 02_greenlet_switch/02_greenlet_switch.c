@@ -20,7 +20,7 @@
 
 static const cl_program prog = {
     .name = "02_greenlet_switch",
-    .summary = "Two greenlets switching explicitly: prints 12, 56, 34, 78.",
+    .summary = N_("Two greenlets switching explicitly: prints 12, 56, 34, 78."),
     .max_args = 0,
 };
 
@@ -30,7 +30,7 @@ static greenlet *gr1, *gr2;
 static void switch_to(greenlet *g)
 {
     if (greenlet_switch(g, NULL) == GREENLET_ERROR)
-        cl_err_exit("switch to %s", greenlet_name(g, (char[32]){0}, 32));
+        cl_err_exit(_("switch to %s"), greenlet_name(g, (char[32]){0}, 32));
 }
 
 static void *test1(void *arg, void *value)

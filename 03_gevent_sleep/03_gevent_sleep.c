@@ -19,38 +19,41 @@
 static double sleep1 = 2.0, sleep2 = 1.0;
 
 static const cl_option options[] = {
-    {"sleep1", 0, CL_OPT_DOUBLE, &sleep1, "SECONDS", "how long func1 sleeps (default 2)", 0, 3600},
-    {"sleep2", 0, CL_OPT_DOUBLE, &sleep2, "SECONDS", "how long func2 sleeps (default 1)", 0, 3600},
+    {"sleep1", 0, CL_OPT_DOUBLE, &sleep1, "SECONDS", N_("how long func1 sleeps (default 2)"), 0, 3600},
+    {"sleep2", 0, CL_OPT_DOUBLE, &sleep2, "SECONDS", N_("how long func2 sleeps (default 1)"), 0, 3600},
     {0},
 };
 
 static const cl_program prog = {
     .name = "03_gevent_sleep",
-    .summary = "gevent.spawn, gevent.sleep and gevent.joinall: two sleeps overlap.",
+    .summary = N_("gevent.spawn, gevent.sleep and gevent.joinall: two sleeps overlap."),
     .options = options,
     .max_args = 0,
 };
 
+/* what is a translated format taking who's name and the seconds. */
 static void say(enum cl_color c, const char *who, const char *what, double s)
 {
-    printf("%s%s: %s %g s%s\n", cl_color(c), who, what, s, cl_color(CL_RESET));
+    printf("%s", cl_color(c));
+    printf(what, who, s);
+    printf("%s\n", cl_color(CL_RESET));
 }
 
 static void *func1(void *arg)
 {
     (void)arg;
-    say(CL_RED, "func1", "started, sleeping", sleep1);
+    say(CL_RED, "func1", _("%s: started, sleeping %g s"), sleep1);
     hub_sleep(sleep1);
-    say(CL_RED, "func1", "woke up after", sleep1);
+    say(CL_RED, "func1", _("%s: woke up after %g s"), sleep1);
     return NULL;
 }
 
 static void *func2(void *arg)
 {
     (void)arg;
-    say(CL_GREEN, "func2", "started, sleeping", sleep2);
+    say(CL_GREEN, "func2", _("%s: started, sleeping %g s"), sleep2);
     hub_sleep(sleep2);
-    say(CL_GREEN, "func2", "woke up after", sleep2);
+    say(CL_GREEN, "func2", _("%s: woke up after %g s"), sleep2);
     return NULL;
 }
 
@@ -65,7 +68,7 @@ int main(int argc, char **argv)
     if (hub_joinall(tasks, 2, HUB_FOREVER) != 0)
         cl_fatal("joinall: %s", hub_strerror(errno));
 
-    printf("joinall: both done in %.2f s (the sleeps overlapped: not %g s)\n",
+    printf(_("joinall: both done in %.2f s (the sleeps overlapped: not %g s)\n"),
            cl_now() - start, sleep1 + sleep2);
     hub_task_free(tasks[0]);
     hub_task_free(tasks[1]);

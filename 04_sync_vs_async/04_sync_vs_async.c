@@ -39,17 +39,17 @@ static bool async_only, timeline;
 static const char *stacks = "auto";
 
 static const cl_option options[] = {
-    {"tasks", 'n', CL_OPT_INT, &ntasks, "N", "asynchronous tasks 0..N-1, synchronous 1..N-1 (default 10)", 1, 100000000},
-    {"sleep", 0, CL_OPT_DOUBLE, &sleep_s, "SECONDS", "how long each task sleeps (default 0.5)", 0, 3600},
-    {"async-only", 'a', CL_OPT_FLAG, &async_only, NULL, "skip the synchronous run", 0, 0},
-    {"timeline", 0, CL_OPT_FLAG, &timeline, NULL, "draw each task's sleep on a time axis", 0, 0},
-    {"stacks", 0, CL_OPT_STRING, &stacks, "KIND", "guarded, shared or auto (shared above 10000 tasks)", 0, 0},
+    {"tasks", 'n', CL_OPT_INT, &ntasks, "N", N_("asynchronous tasks 0..N-1, synchronous 1..N-1 (default 10)"), 1, 100000000},
+    {"sleep", 0, CL_OPT_DOUBLE, &sleep_s, "SECONDS", N_("how long each task sleeps (default 0.5)"), 0, 3600},
+    {"async-only", 'a', CL_OPT_FLAG, &async_only, NULL, N_("skip the synchronous run"), 0, 0},
+    {"timeline", 0, CL_OPT_FLAG, &timeline, NULL, N_("draw each task's sleep on a time axis"), 0, 0},
+    {"stacks", 0, CL_OPT_STRING, &stacks, "KIND", N_("guarded, shared or auto (shared above 10000 tasks)"), 0, 0},
     {0},
 };
 
 static const cl_program prog = {
     .name = "04_sync_vs_async",
-    .summary = "The same sleeping tasks run synchronously, then as greenlets.",
+    .summary = N_("The same sleeping tasks run synchronously, then as greenlets."),
     .options = options,
     .max_args = 0,
 };
@@ -100,7 +100,7 @@ static void asynchronous(void)
         opts.name = name;
         if (!(threads[spawned] = hub_spawn_with(task_greenlet, (void *)(intptr_t)spawned, &opts))) {
             if (errno != ENOMEM && errno != EAGAIN)
-                cl_err_exit("spawn of task %ld", spawned);
+                cl_err_exit(_("spawn of task %ld"), spawned);
             stackless = ntasks - spawned; /* no stack for it: stop here */
             break;
         }
@@ -114,9 +114,9 @@ static void asynchronous(void)
     }
     free(threads);
     if (stackless)
-        cl_fatal("%ld of %ld tasks could not get a stack (each guarded stack "
-                 "is two of the %s memory mappings a process may have): "
-                 "try --stacks shared", stackless, ntasks, "65530");
+        cl_fatal(_("%ld of %ld tasks could not get a stack (each guarded stack "
+                   "is two of the %s memory mappings a process may have): "
+                   "try --stacks shared"), stackless, ntasks, "65530");
 }
 
 /* One bar per task: '#' where it slept, on the one axis of both runs. */
@@ -126,7 +126,7 @@ static void draw_timeline(const char *name, long first, long base)
     double t0 = axis_from, span = axis_to > t0 ? axis_to - t0 : 1;
     long shown = ntasks - first > 20 ? 20 : ntasks - first;
 
-    printf("%s:\n", name);
+    printf(_("%s:\n"), name); /* a run's name as a heading */
     for (long i = first; i < first + shown; i++) {
         int a = (int)((slept_from[base + i] - t0) / span * width + 0.5);
         int b = (int)((slept_to[base + i] - t0) / span * width + 0.5);
@@ -140,18 +140,18 @@ static void draw_timeline(const char *name, long first, long base)
         printf("Task %-3ld |%s%s%s|\n", i, cl_color(CL_GREEN), bar, cl_color(CL_RESET));
     }
     if (shown < ntasks - first)
-        printf("(%ld more tasks not drawn)\n", ntasks - first - shown);
+        printf(_("(%ld more tasks not drawn)\n"), ntasks - first - shown);
 }
 
 static void phase(const char *name, void (*run)(void), long base)
 {
-    printf("%s:\n", name);
+    printf(_("%s:\n"), name); /* a run's name as a heading */
     cl_trace_phase(name);
     double t0 = cl_now();
     slot_base = base;
     run();
     double t1 = cl_now();
-    printf("%s took %.2f s\n", name, t1 - t0);
+    printf(_("%s took %.2f s\n"), name, t1 - t0);
     if (axis_from == 0)
         axis_from = t0;
     axis_to = t1;
@@ -161,7 +161,7 @@ int main(int argc, char **argv)
 {
     cl_parse_args(&prog, argc, argv);
     if (strcmp(stacks, "auto") && strcmp(stacks, "guarded") && strcmp(stacks, "shared"))
-        cl_usage_err("--stacks wants guarded, shared or auto, not '%s'", stacks);
+        cl_usage_err(_("--stacks wants guarded, shared or auto, not '%s'"), stacks);
     if (timeline) {
         slept_from = calloc(2 * (size_t)ntasks, sizeof *slept_from);
         slept_to = calloc(2 * (size_t)ntasks, sizeof *slept_to);
@@ -169,14 +169,14 @@ int main(int argc, char **argv)
             cl_err_exit("calloc");
     }
     if (!async_only)
-        phase("Synchronous", synchronous, ntasks);
-    phase("Asynchronous", asynchronous, 0);
+        phase(_("Synchronous"), synchronous, ntasks);
+    phase(_("Asynchronous"), asynchronous, 0);
     if (timeline) {
-        printf("\nTimeline (both runs on one axis):\n%s          0 s%*s%.2f s%s\n",
+        printf("\n%s\n%s          0 s%*s%.2f s%s\n", _("Timeline (both runs on one axis):"),
                cl_color(CL_DIM), 50 - 3, "", axis_to - axis_from, cl_color(CL_RESET));
         if (!async_only)
-            draw_timeline("Synchronous", 1, ntasks);
-        draw_timeline("Asynchronous", 0, 0);
+            draw_timeline(_("Synchronous"), 1, ntasks);
+        draw_timeline(_("Asynchronous"), 0, 0);
     }
     free(slept_from);
     free(slept_to);

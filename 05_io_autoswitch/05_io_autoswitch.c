@@ -38,17 +38,17 @@ static bool no_compare;
 
 static const cl_option options[] = {
     {"timeout", 't', CL_OPT_DOUBLE, &timeout_s, "SECONDS", /* urlopen(url, timeout) */
-     "give up on a URL after this long, resolving to last byte (default 10)", 0.001, 3600},
-    {"no-compare", 0, CL_OPT_FLAG, &no_compare, NULL, "skip the unpatched run", 0, 0},
+     N_("give up on a URL after this long, resolving to last byte (default 10)"), 0.001, 3600},
+    {"no-compare", 0, CL_OPT_FLAG, &no_compare, NULL, N_("skip the unpatched run"), 0, 0},
     {0},
 };
 
 static const cl_program prog = {
     .name = "05_io_autoswitch",
-    .summary = "Blocking socket calls in greenlets switch to the hub once patched.",
+    .summary = N_("Blocking socket calls in greenlets switch to the hub once patched."),
     .args = "[URL...]",
-    .details = "Without URLs it serves three pages itself on 127.0.0.1 and fetches them.\n"
-               "URLs must be http:// (there is no TLS here). Exit status 1 if any fetch failed.",
+    .details = N_("Without URLs it serves three pages itself on 127.0.0.1 and fetches them.\n"
+               "URLs must be http:// (there is no TLS here). Exit status 1 if any fetch failed."),
     .options = options,
     .min_args = 0,
     .max_args = -1, /* one greenlet per URL, as many as given */
@@ -127,20 +127,20 @@ int main(int argc, char **argv)
         snprintf(fs[i].name, sizeof fs[i].name, "f-%d", i + 1);
     }
 
-    printf("%sPatched: monkey_patch_all(), one greenlet per URL\n", serving ? "\n" : "");
+    printf(_("%sPatched: monkey_patch_all(), one greenlet per URL\n"), serving ? "\n" : "");
     cl_trace_phase("Patched");
     monkey_patch_all();
     monkey_set_resolver_timeout(timeout_s);
     failed = fetch_all(fs, n, &patched_s);
     monkey_unpatch_all();
-    printf("took %.2f s\n", patched_s);
+    printf(_("took %.2f s\n"), patched_s);
 
     if (!no_compare) {
-        printf("\nUnpatched: the same greenlets; read() blocks the whole thread\n");
+        printf(_("\nUnpatched: the same greenlets; read() blocks the whole thread\n"));
         cl_trace_phase("Unpatched");
         failed += fetch_all(fs, n, &unpatched_s);
-        printf("took %.2f s\n", unpatched_s);
-        printf("\nUnpatched, one after another: %.2f s. Patched, all at once: %.2f s.\n",
+        printf(_("took %.2f s\n"), unpatched_s);
+        printf(_("\nUnpatched, one after another: %.2f s. Patched, all at once: %.2f s.\n"),
                unpatched_s, patched_s);
     }
 

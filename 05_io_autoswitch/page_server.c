@@ -149,13 +149,13 @@ static void *server_main(void *arg)
     srv.base = event_base_new();
     srv.http = srv.base ? evhttp_new(srv.base) : NULL;
     if (!srv.http) {
-        server_started("cannot create the HTTP server");
+        server_started(_("cannot create the HTTP server"));
         return NULL;
     }
     evhttp_set_gencb(srv.http, on_request, NULL);
     sock = evhttp_bind_socket_with_handle(srv.http, "127.0.0.1", 0);
     if (!sock || (srv.port = cosock_local_port(evhttp_bound_socket_get_fd(sock))) < 0) {
-        server_started("cannot listen on 127.0.0.1");
+        server_started(_("cannot listen on 127.0.0.1"));
         return NULL;
     }
     srv.stop_ev = event_new(srv.base, srv.stop_pipe[0], EV_READ, on_stop, NULL);
@@ -183,10 +183,10 @@ static int start_thread(void)
 void server_start(char urls[NPAGES][SERVER_URL_MAX])
 {
     int port = start_thread();
-    printf("Serving on 127.0.0.1:%d:", port);
+    printf(_("Serving on 127.0.0.1:%d:"), port);
     for (int i = 0; i < NPAGES; i++) {
         snprintf(urls[i], SERVER_URL_MAX, "http://127.0.0.1:%d%s", port, pages[i].path);
-        printf(" %s (%zu bytes, after %.2f s)%s", pages[i].path, pages[i].size,
+        printf(_(" %s (%zu bytes, after %.2f s)%s"), pages[i].path, pages[i].size,
                pages[i].delay, i + 1 < NPAGES ? "," : "\n");
     }
 }

@@ -28,23 +28,23 @@ static const char *bind_host = "127.0.0.1", *backend;
 static bool quiet, demo;
 
 static const cl_option options[] = {
-    {"port", 'p', CL_OPT_INT, &port, "PORT", "port to listen on (default 8001; 0: a free one)", 0, 65535},
-    {"bind", 'b', CL_OPT_STRING, &bind_host, "ADDR", "address to listen on (default 127.0.0.1)", 0, 0},
-    {"quiet", 'q', CL_OPT_FLAG, &quiet, NULL, "print only the start and the summary", 0, 0},
-    {"backend", 0, CL_OPT_STRING, &backend, "NAME", "epoll, poll or select (select: fds < 1024 only)", 0, 0},
-    {"max-conns", 0, CL_OPT_INT, &max_conns, "N", "beyond N open, close new ones at once (0: no limit)", 0, 10000000},
-    {"idle-timeout", 0, CL_OPT_DOUBLE, &idle_timeout, "SECONDS", "close clients silent this long (300; 0: never)", 0, 1e9},
-    {"workers", 0, CL_OPT_INT, &workers, "N", "N processes on one port, a hub each (default 1)", 1, MAX_WORKERS},
-    {"demo", 0, CL_OPT_FLAG, &demo, NULL, "serve one client of its own, then stop", 0, 0},
+    {"port", 'p', CL_OPT_INT, &port, "PORT", N_("port to listen on (default 8001; 0: a free one)"), 0, 65535},
+    {"bind", 'b', CL_OPT_STRING, &bind_host, "ADDR", N_("address to listen on (default 127.0.0.1)"), 0, 0},
+    {"quiet", 'q', CL_OPT_FLAG, &quiet, NULL, N_("print only the start and the summary"), 0, 0},
+    {"backend", 0, CL_OPT_STRING, &backend, "NAME", N_("epoll, poll or select (select: fds < 1024 only)"), 0, 0},
+    {"max-conns", 0, CL_OPT_INT, &max_conns, "N", N_("beyond N open, close new ones at once (0: no limit)"), 0, 10000000},
+    {"idle-timeout", 0, CL_OPT_DOUBLE, &idle_timeout, "SECONDS", N_("close clients silent this long (300; 0: never)"), 0, 1e9},
+    {"workers", 0, CL_OPT_INT, &workers, "N", N_("N processes on one port, a hub each (default 1)"), 1, MAX_WORKERS},
+    {"demo", 0, CL_OPT_FLAG, &demo, NULL, N_("serve one client of its own, then stop"), 0, 0},
     {0},
 };
 
 static const cl_program prog = {
     .name = "06_socket_server",
-    .summary = "Echo server: one greenlet per connection, all in one thread.",
-    .details = "The first line gives the address and port (useful with --port 0).\n"
+    .summary = N_("Echo server: one greenlet per connection, all in one thread."),
+    .details = N_("The first line gives the address and port (useful with --port 0).\n"
                "Ctrl-C (SIGINT) or SIGTERM stops it: connections are closed and a\n"
-               "summary printed. Try it with 07_load_client, or: nc 127.0.0.1 8001",
+               "summary printed. Try it with 07_load_client, or: nc 127.0.0.1 8001"),
     .options = options,
     .max_args = 0,
 };
@@ -166,7 +166,7 @@ static void watch_signals(void)
     for (int i = 0; i < 2; i++) {
         signal_events[i] = evsignal_new(hub_event_base(), stop_signals[i], on_signal, NULL);
         if (!signal_events[i] || evsignal_add(signal_events[i], NULL) != 0)
-            cl_fatal("cannot watch SIGINT and SIGTERM");
+            cl_fatal(_("cannot watch SIGINT and SIGTERM"));
         sigaddset(&set, stop_signals[i]);
     }
     sigprocmask(SIG_UNBLOCK, &set, NULL); /* blocked across --workers' fork */
@@ -199,7 +199,7 @@ static struct srv_conn *refuse(int fd, unsigned long *count, const char *fmt, ..
         va_start(ap, fmt);
         vsnprintf(why, sizeof why, fmt, ap);
         va_end(ap);
-        cl_warn("%s (further refusals are counted in the summary)", why);
+        cl_warn(_("%s (further refusals are counted in the summary)"), why);
     }
     if (fd >= 0)
         cosock_close(fd);
@@ -215,21 +215,21 @@ struct srv_conn *srv_admit(hub_pool *pool, int fd, const cosock_addr *addr)
     srv.pool = pool;
     cosock_addr_str(addr, who, sizeof who);
     if (srv.starved) {
-        cl_warn("accepting again (%zu connections open)", open_now());
+        cl_warn(_("accepting again (%zu connections open)"), open_now());
         srv.starved = false;
     }
     if (hub_pool_full(pool))
-        return refuse(fd, &st.refused, "connection %lu from %s refused: %zu open (--max-conns %ld)",
+        return refuse(fd, &st.refused, _("connection %lu from %s refused: %zu open (--max-conns %ld)"),
                       id, who, open_now(), max_conns);
     if (!(c = malloc(sizeof *c))) {
-        cl_warn("connection %lu from %s dropped: out of memory", id, who);
+        cl_warn(_("connection %lu from %s dropped: out of memory"), id, who);
         cosock_close(fd);
         return NULL;
     }
     c->fd = fd;
     c->id = id;
     if (!quiet)
-        say("connection %lu from %s opened", id, who);
+        say(_("connection %lu from %s opened"), id, who);
     if (open_now() + 1 > st.peak)
         st.peak = open_now() + 1;
     return c;
@@ -237,7 +237,7 @@ struct srv_conn *srv_admit(hub_pool *pool, int fd, const cosock_addr *addr)
 
 void srv_spawn_failed(struct srv_conn *c, int err)
 {
-    cl_warn("connection %lu dropped: no greenlet: %s", c->id, hub_strerror(err));
+    cl_warn(_("connection %lu dropped: no greenlet: %s"), c->id, hub_strerror(err));
     cosock_close(c->fd);
     free(c);
 }
@@ -250,20 +250,20 @@ void srv_closed(struct srv_conn *c, int err)
      * descriptor past it (Debian's fortified FD_SET would abort the whole
      * process), so that one connection ends; the others go on. */
     if (err == ERANGE) {
-        refuse(-1, &st.past_fd_setsize, "connection %lu refused: descriptor %d: %s", c->id,
+        refuse(-1, &st.past_fd_setsize, _("connection %lu refused: descriptor %d: %s"), c->id,
                c->fd, hub_strerror(err));
         return;
     }
     if (quiet)
         return;
     if (err == 0)
-        say("connection %lu closed", c->id);
+        say(_("connection %lu closed"), c->id);
     else if (err == ECANCELED)
-        say("connection %lu closed: the server is stopping", c->id);
+        say(_("connection %lu closed: the server is stopping"), c->id);
     else if (err == ETIMEDOUT)
-        say("connection %lu closed: idle for %g s (--idle-timeout)", c->id, idle_timeout);
+        say(_("connection %lu closed: idle for %g s (--idle-timeout)"), c->id, idle_timeout);
     else
-        say("connection %lu closed: %s", c->id, cosock_strerror(err));
+        say(_("connection %lu closed: %s"), c->id, cosock_strerror(err));
 }
 
 /* accept failed. Out of file descriptors, the pending connection stays
@@ -275,7 +275,7 @@ void srv_accept_failed(int err)
         return;
     if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
         if (!srv.starved)
-            cl_warn("accept: %s (%zu connections open): pausing new connections",
+            cl_warn(_("accept: %s (%zu connections open): pausing new connections"),
                     strerror(err), open_now());
         srv.starved = true;
         hub_sleep(0.1);
@@ -289,7 +289,7 @@ void srv_kill_all(hub_pool *pool)
     /* A greenlet that does not end within 10 s is left behind (the summary
      * is printed all the same): none should, every wait is cancelled. */
     if (hub_pool_killall(pool, 10) != 0)
-        cl_warn("%zu connections did not close: %s", hub_pool_count(pool), hub_strerror(errno));
+        cl_warn(_("%zu connections did not close: %s"), hub_pool_count(pool), hub_strerror(errno));
 }
 
 /* ---- --demo: the notes' client, a greenlet in this same thread ---- */
@@ -301,13 +301,13 @@ static void *demo_client(void *arg)
     int fd = cosock_connect(host, srv.port, 5);
 
     if (fd < 0) {
-        cl_warn("demo: connect: %s", cosock_strerror(errno));
+        cl_warn(_("demo: connect: %s"), cosock_strerror(errno));
     } else {
         for (int i = 0; i < 3; i++) {
             int len = snprintf(msg, sizeof msg, "hello %d", i);
             if (cosock_sendall(fd, msg, (size_t)len, 5) != 0 ||
                 cosock_recv_exact(fd, reply, (size_t)len, 5) != len) {
-                cl_warn("demo: no echo: %s", cosock_strerror(errno));
+                cl_warn(_("demo: no echo: %s"), cosock_strerror(errno));
                 break;
             }
             say("[demo] recv from server: %.*s", len, reply);
@@ -342,7 +342,7 @@ static int listen_here(int at_port, bool shared)
                     : cosock_listen(bind_host, at_port, 0);
     cosock_addr a = {.len = sizeof a.ss};
     if (fd < 0)
-        cl_fatal("cannot listen on %s port %d: %s", bind_host, at_port, cosock_strerror(errno));
+        cl_fatal(_("cannot listen on %s port %d: %s"), bind_host, at_port, cosock_strerror(errno));
     if (getsockname(fd, (struct sockaddr *)&a.ss, &a.len) == 0)
         cosock_addr_str(&a, srv.where, sizeof srv.where);
     srv.port = cosock_local_port(fd);
@@ -353,8 +353,8 @@ int srv_listen(void)
 {
     if (srv.lfd < 0) { /* a worker has made its own already */
         srv.lfd = listen_here((int)port, false);
-        say("06_socket_server listening on %s", srv.where);
-        say("backend: %s", hub_backend());
+        say(_("06_socket_server listening on %s"), srv.where);
+        say(_("backend: %s"), hub_backend());
     }
     watch_signals(); /* SIGINT, SIGTERM: stop_server() */
     if (demo)
@@ -369,17 +369,17 @@ static void print_summary(const struct srv_stats *s)
     char extra[256] = "";
     size_t k = 0;
     if (s->past_fd_setsize)
-        k += (size_t)snprintf(extra + k, sizeof extra - k, "%lu refused (past FD_SETSIZE), ",
+        k += (size_t)snprintf(extra + k, sizeof extra - k, _("%lu refused (past FD_SETSIZE), "),
                               s->past_fd_setsize);
     if (s->idle_closed)
-        k += (size_t)snprintf(extra + k, sizeof extra - k, "%lu closed idle (--idle-timeout), ",
+        k += (size_t)snprintf(extra + k, sizeof extra - k, _("%lu closed idle (--idle-timeout), "),
                               s->idle_closed);
     if (s->log_dropped)
-        snprintf(extra + k, sizeof extra - k, "%lu log lines dropped (stdout full), ",
+        snprintf(extra + k, sizeof extra - k, _("%lu log lines dropped (stdout full), "),
                  s->log_dropped);
     /* The summary may wait a little for stdout: it is the last line. */
-    say_waiting(2000, "summary: %lu connections, %lu refused (--max-conns), %s%llu bytes echoed, "
-                "at most %lu at once", s->accepted, s->refused, extra, s->bytes, s->peak);
+    say_waiting(2000, _("summary: %lu connections, %lu refused (--max-conns), %s%llu bytes echoed, "
+                  "at most %lu at once"), s->accepted, s->refused, extra, s->bytes, s->peak);
 }
 
 int srv_summary(void)
@@ -421,7 +421,7 @@ static void __attribute__((noreturn)) parent(int stats_fd)
         failed |= !WIFEXITED(status) || WEXITSTATUS(status) != 0;
     }
     while (read(stats_fd, &w, sizeof w) == (ssize_t)sizeof w) {
-        say("worker %d (pid %d): %lu connections, %llu bytes echoed, at most %lu at once",
+        say(_("worker %d (pid %d): %lu connections, %llu bytes echoed, at most %lu at once"),
             w.worker, (int)w.pid, w.accepted, w.bytes, w.peak);
         total.accepted += w.accepted, total.refused += w.refused;
         total.past_fd_setsize += w.past_fd_setsize, total.idle_closed += w.idle_closed;
@@ -430,7 +430,7 @@ static void __attribute__((noreturn)) parent(int stats_fd)
     total.log_dropped += st.log_dropped;
     print_summary(&total);
     if (failed)
-        cl_warn("a worker failed (see above)");
+        cl_warn(_("a worker failed (see above)"));
     hub_shutdown();
     exit(failed ? 1 : 0);
 }
@@ -477,11 +477,11 @@ static void run_workers(void)
     sigprocmask(SIG_UNBLOCK, &stop, NULL);
     if (up < workers) {
         forward_stop(0);
-        cl_warn("only %ld of %ld workers started", up, workers);
+        cl_warn(_("only %ld of %ld workers started"), up, workers);
     } else {
-        say("06_socket_server listening on %s", srv.where);
-        say("backend: %s", hub_backend());
-        say("workers: %ld processes share the port (SO_REUSEPORT), one hub each", workers);
+        say(_("06_socket_server listening on %s"), srv.where);
+        say(_("backend: %s"), hub_backend());
+        say(_("workers: %ld processes share the port (SO_REUSEPORT), one hub each"), workers);
     }
     parent(stats[0]);
 }
@@ -490,9 +490,9 @@ void srv_setup(int argc, char **argv)
 {
     cl_parse_args(&prog, argc, argv);
     if (demo && workers > 1)
-        cl_usage_err("--demo serves one client in one process: use it without --workers");
+        cl_usage_err(_("--demo serves one client in one process: use it without --workers"));
     if (backend && hub_set_backend(backend) != 0)
-        cl_usage_err("--backend %s: not one of this libevent's methods (epoll, poll, select)",
+        cl_usage_err(_("--backend %s: not one of this libevent's methods (epoll, poll, select)"),
                      backend);
     cl_raise_fd_limit();
     signal(SIGPIPE, SIG_IGN); /* and MSG_NOSIGNAL on every send */

@@ -129,7 +129,7 @@ static void run_threads(void)
     pthread_barrier_init(&all_done, NULL, (unsigned)nclients);
     for (long i = 0; i < nclients; i++)
         if (pthread_create(&clients[i].thread, NULL, sock_conn_thread, &clients[i]) != 0)
-            cl_fatal("cannot start thread %ld of %ld (try fewer --threads)", i + 1, nclients);
+            cl_fatal(_("cannot start thread %ld of %ld (try fewer --threads)"), i + 1, nclients);
     for (long i = 0; i < nclients; i++) {
         while (tty && pthread_tryjoin_np(clients[i].thread, NULL) != 0) {
             progress_line();
@@ -154,7 +154,7 @@ static void run_greenlets(void)
     connected_event = hub_event_new();
     done_event = hub_event_new();
     if (!connected_event || !done_event)
-        cl_fatal("out of memory");
+        cl_fatal(_("out of memory"));
     int spawn_err = 0;
     for (char name[32]; spawned < nclients; spawned++) {
         snprintf(name, sizeof name, "sock_conn [%ld]", spawned + 1); /* copied by the hub */
@@ -169,8 +169,8 @@ static void run_greenlets(void)
     for (long i = 0; i < nclients; i++)
         not_started += !clients[i].started;
     if (not_started) {
-        cl_warn("%ld of %ld greenlets could not start: %s; try %s", not_started, nclients,
-                spawn_err ? hub_strerror(spawn_err) : "no stack for them",
+        cl_warn(_("%ld of %ld greenlets could not start: %s; try %s"), not_started, nclients,
+                spawn_err ? hub_strerror(spawn_err) : _("no stack for them"),
                 stack_kind == GREENLET_STACK_SHARED ? "fewer" : "--stacks shared");
         for (long i = 0; i < spawned; i++)
             hub_kill(clients[i].task, 0);
@@ -206,7 +206,7 @@ int main(int argc, char **argv)
         else
             run_threads();
         idle_close();
-        status = summary(coroutines ? "greenlets" : "threads", idle_n);
+        status = summary(coroutines ? _("greenlets") : _("threads"), idle_n);
         clients_free();
     }
     if (local_server)

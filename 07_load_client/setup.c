@@ -34,28 +34,28 @@ static const char *stacks = "auto", *size_arg;
 /* Short options mean what they mean in the other lessons: -p and -q as
  * in 06, -t (--timeout) as in 05. */
 static const cl_option options[] = {
-    {"threads", 0, CL_OPT_INT, &threads, "N", "N OS threads, a connection each (default 100)", 1, 10000},
-    {"coroutines", 'c', CL_OPT_INT, &coroutines, "N", "N greenlets in one thread instead", 1, 1000000},
-    {"messages", 'm', CL_OPT_INT, &messages, "M", "messages per connection (default 10)", 0, 1000000000},
-    {"duration", 'd', CL_OPT_DOUBLE, &duration, "SECONDS", "send for this long instead of a count", 0.01, 86400},
-    {"size", 0, CL_OPT_STRING, &size_arg, "BYTES", "pad \"hello N\" with dots to this size (16K, 16M)", 0, 0},
-    {"host", 'H', CL_OPT_STRING, &host, "HOST", "server address (default 127.0.0.1)", 0, 0},
-    {"port", 'p', CL_OPT_INT, &port, "PORT", "server port (default 8001)", 1, 65535},
-    {"timeout", 't', CL_OPT_DOUBLE, &timeout_s, "SECONDS", "for a connect, and per message (default 5)", 0.001, 3600},
-    {"quiet", 'q', CL_OPT_FLAG, &quiet, NULL, "print only the summary", 0, 0},
-    {"idle", 0, CL_OPT_INT, &idle, "N", "also hold N connections open that never send", 0, 1000000},
-    {"stacks", 0, CL_OPT_STRING, &stacks, "KIND", "guarded, shared or auto (shared above 10000)", 0, 0},
-    {"interactive", 'i', CL_OPT_FLAG, &interactive, NULL, "read a line, send it, print the echo; repeat", 0, 0},
-    {"local-server", 0, CL_OPT_FLAG, &local_server, NULL, "start an echo server of its own on a free port", 0, 0},
+    {"threads", 0, CL_OPT_INT, &threads, "N", N_("N OS threads, a connection each (default 100)"), 1, 10000},
+    {"coroutines", 'c', CL_OPT_INT, &coroutines, "N", N_("N greenlets in one thread instead"), 1, 1000000},
+    {"messages", 'm', CL_OPT_INT, &messages, "M", N_("messages per connection (default 10)"), 0, 1000000000},
+    {"duration", 'd', CL_OPT_DOUBLE, &duration, "SECONDS", N_("send for this long instead of a count"), 0.01, 86400},
+    {"size", 0, CL_OPT_STRING, &size_arg, "BYTES", N_("pad \"hello N\" with dots to this size (16K, 16M)"), 0, 0},
+    {"host", 'H', CL_OPT_STRING, &host, "HOST", N_("server address (default 127.0.0.1)"), 0, 0},
+    {"port", 'p', CL_OPT_INT, &port, "PORT", N_("server port (default 8001)"), 1, 65535},
+    {"timeout", 't', CL_OPT_DOUBLE, &timeout_s, "SECONDS", N_("for a connect, and per message (default 5)"), 0.001, 3600},
+    {"quiet", 'q', CL_OPT_FLAG, &quiet, NULL, N_("print only the summary"), 0, 0},
+    {"idle", 0, CL_OPT_INT, &idle, "N", N_("also hold N connections open that never send"), 0, 1000000},
+    {"stacks", 0, CL_OPT_STRING, &stacks, "KIND", N_("guarded, shared or auto (shared above 10000)"), 0, 0},
+    {"interactive", 'i', CL_OPT_FLAG, &interactive, NULL, N_("read a line, send it, print the echo; repeat"), 0, 0},
+    {"local-server", 0, CL_OPT_FLAG, &local_server, NULL, N_("start an echo server of its own on a free port"), 0, 0},
     {0},
 };
 
 static const cl_program prog = {
     .name = "07_load_client",
-    .summary = "Load an echo server (06) from N threads or N greenlets; check every echo.",
-    .details = "Start 06_socket_server first (or give --local-server).\n"
+    .summary = N_("Load an echo server (06) from N threads or N greenlets; check every echo."),
+    .details = N_("Start 06_socket_server first (or give --local-server).\n"
                "Exit status 1 if a connection failed, an echo differed from what was\n"
-               "sent, or a signal (Ctrl-C, SIGTERM) stopped the run before its end.",
+               "sent, or a signal (Ctrl-C, SIGTERM) stopped the run before its end."),
     .options = options,
     .max_args = 0,
 };
@@ -64,14 +64,14 @@ void load_parse_args(int argc, char **argv)
 {
     cl_parse_args(&prog, argc, argv);
     if (strcmp(stacks, "auto") && strcmp(stacks, "guarded") && strcmp(stacks, "shared"))
-        cl_usage_err("--stacks wants guarded, shared or auto, not '%s'", stacks);
+        cl_usage_err(_("--stacks wants guarded, shared or auto, not '%s'"), stacks);
     if (size_arg) {
         size_t n = strlen(size_arg);
         char unit = n ? size_arg[n - 1] : 0, num[32];
         int shift = unit == 'K' || unit == 'k' ? 10 : unit == 'M' || unit == 'm' ? 20 : 0;
         snprintf(num, sizeof num, "%.*s", (int)(shift ? n - 1 : n), size_arg);
         if (!cl_parse_long(num, 1, (64L << 20) >> shift, &size))
-            cl_usage_err("--size wants bytes from 1 to 64M (K, M: KiB, MiB), not '%s'", size_arg);
+            cl_usage_err(_("--size wants bytes from 1 to 64M (K, M: KiB, MiB), not '%s'"), size_arg);
         size <<= shift;
     }
 }
@@ -236,12 +236,12 @@ static void *local_server_main(void *arg)
 void local_server_start(void)
 {
     if ((local.lfd = cosock_listen("127.0.0.1", 0, 0)) < 0)
-        cl_fatal("local server: cannot listen on 127.0.0.1: %s", cosock_strerror(errno));
+        cl_fatal(_("local server: cannot listen on 127.0.0.1: %s"), cosock_strerror(errno));
     if (pthread_create(&local.thread, NULL, local_server_main, NULL) != 0)
-        cl_fatal("cannot start the local server thread");
+        cl_fatal(_("cannot start the local server thread"));
     host = "127.0.0.1";
     port = cosock_local_port(local.lfd);
-    cl_warn("local echo server on 127.0.0.1:%ld", port);
+    cl_warn(_("local echo server on 127.0.0.1:%ld"), port);
 }
 
 void local_server_stop(void)
@@ -261,7 +261,7 @@ int interactive_client(void)
     int fd = blocking_connect(), status = 0;
 
     if (fd < 0)
-        cl_fatal("cannot connect to %s port %ld: %s", host, port, cosock_strerror(errno));
+        cl_fatal(_("cannot connect to %s port %ld: %s"), host, port, cosock_strerror(errno));
     for (;;) {
         printf(">>:");
         fflush(stdout);
@@ -273,7 +273,7 @@ int interactive_client(void)
             continue; /* sending nothing would wait forever for nothing */
         c.msg = line;
         if (!(c.reply = malloc((size_t)len)))
-            cl_fatal("out of memory");
+            cl_fatal(_("out of memory"));
         if (thread_exchange(fd, &c, (size_t)len) != 0) {
             status = CL_EXIT_FAIL;
             free(c.reply);
@@ -288,7 +288,7 @@ int interactive_client(void)
     free(line);
     close(fd);
     if (stop_signal) {
-        cl_warn("stopped by %s", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+        cl_warn(_("stopped by %s"), stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
         status = CL_EXIT_FAIL;
     }
     return status;
@@ -307,12 +307,12 @@ long idle_open(void)
 {
     long fd_limit = cl_raise_fd_limit();
     if (!(idle_fds = calloc((size_t)(idle ? idle : 1), sizeof *idle_fds)))
-        cl_fatal("out of memory");
+        cl_fatal(_("out of memory"));
     for (; idle_open_n < idle; idle_open_n++) {
         int fd = blocking_connect();
         if (fd < 0)
-            cl_fatal("--idle %ld: cannot open idle connection %ld to %s port %ld: %s "
-                     "(open-file limit %ld: `ulimit -n`; the server has one too)",
+            cl_fatal(_("--idle %ld: cannot open idle connection %ld to %s port %ld: %s "
+                     "(open-file limit %ld: `ulimit -n`; the server has one too)"),
                      idle, idle_open_n + 1, host, port, cosock_strerror(errno), fd_limit);
         idle_fds[idle_open_n] = fd;
     }

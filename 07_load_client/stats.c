@@ -36,7 +36,7 @@ void clients_new(long n, int nh)
     clients = calloc((size_t)n, sizeof *clients);
     hists = calloc((size_t)nh, sizeof *hists);
     if (!clients || !hists)
-        cl_fatal("out of memory");
+        cl_fatal(_("out of memory"));
     for (long i = 0; i < n; i++) {
         clients[i].id = (int)i + 1;
         clients[i].lat = &hists[nh == 1 ? 0 : i];
@@ -82,7 +82,7 @@ static void stat_add(uint64_t *counter, uint64_t n)
 size_t client_message(struct client *c, uint64_t count)
 {
     if (!c->msg && (!(c->msg = malloc(buf_size)) || !(c->reply = malloc(buf_size))))
-        cl_fatal("out of memory");
+        cl_fatal(_("out of memory"));
     size_t len = (size_t)snprintf(c->msg, buf_size, "hello %llu", (unsigned long long)count);
     if (size) {
         if ((size_t)size > len)
@@ -97,7 +97,7 @@ void client_connected(struct client *c, int fd)
     c->connected = fd >= 0;
     if (fd < 0) {
         char what[300];
-        snprintf(what, sizeof what, "connect to %s port %ld", host, port);
+        snprintf(what, sizeof what, _("connect to %s port %ld"), host, port);
         client_error(c, what, errno);
     }
 }
@@ -109,9 +109,9 @@ void client_error(struct client *c, const char *what, int err)
     c->failed = true;
     int shown = __atomic_fetch_add(&errors_shown, 1, __ATOMIC_RELAXED);
     if (shown < 10)
-        cl_warn("[%d] %s: %s", c->id, what, err ? cosock_strerror(err) : "connection closed by the server");
+        cl_warn("[%d] %s: %s", c->id, what, err ? cosock_strerror(err) : _("connection closed by the server"));
     else if (shown == 10)
-        cl_warn("(further errors are counted in the summary, not shown)");
+        cl_warn(_("(further errors are counted in the summary, not shown)"));
 }
 
 void client_sent(struct client *c)
@@ -135,7 +135,7 @@ void client_echoed(struct client *c, uint64_t count, size_t len, double seconds)
     if (memcmp(c->msg, c->reply, len) != 0) {
         if (c->mismatched == 0) {
             char why[80];
-            snprintf(why, sizeof why, "echo %llu differs from what was sent",
+            snprintf(why, sizeof why, _("echo %llu differs from what was sent"),
                      (unsigned long long)count);
             warn_bytes(c, why, c->reply, len);
         }
@@ -151,7 +151,7 @@ void client_extra(struct client *c, const char *buf, size_t n)
 {
     if (stop_signal || not_started)
         return; /* the echo of a message the stop cut short */
-    warn_bytes(c, "bytes after the last echo", buf, n);
+    warn_bytes(c, _("bytes after the last echo"), buf, n);
     stat_add(&c->mismatched, 1);
 }
 
@@ -161,7 +161,8 @@ void progress_line(void)
     double t = t_start ? cl_now() - t_start : 0;
     for (long i = 0; i < nclients; i++)
         sent += __atomic_load_n(&clients[i].sent, __ATOMIC_RELAXED);
-    fprintf(stderr, "\r  %llu messages, %.0f messages/s   ",
+    fputc('\r', stderr); /* the progress line rewrites itself */
+    fprintf(stderr, _("  %llu messages, %.0f messages/s   "),
             (unsigned long long)sent, t > 0 ? (double)sent / t : 0.0);
 }
 
@@ -205,33 +206,33 @@ int summary(const char *model, long idle_open)
         }
         lat.max = fmax(lat.max, hists[h].max);
     }
-    printf("load: %ld %s to %s:%ld, ", nclients, model, host, port);
+    printf(_("load: %ld %s to %s:%ld, "), nclients, model, host, port);
     if (duration)
         printf("for %.2f s\n", duration);
     else
-        printf("%ld messages each\n", messages);
-    printf("connections: %ld opened, %ld failed\n", ok, nclients - ok);
+        printf(_("%ld messages each\n"), messages);
+    printf(_("connections: %ld opened, %ld failed\n"), ok, nclients - ok);
     if (idle)
-        printf("idle: %ld connections held open, never used\n", idle_open);
-    printf("messages: %llu sent, %llu echoed, %llu mismatched\n", (unsigned long long)sent,
+        printf(_("idle: %ld connections held open, never used\n"), idle_open);
+    printf(_("messages: %llu sent, %llu echoed, %llu mismatched\n"), (unsigned long long)sent,
            (unsigned long long)echoed, (unsigned long long)mismatched);
-    printf("bytes: %llu (both ways)\n", (unsigned long long)bytes);
-    printf("time: %.3f s, %.0f messages/s\n", t, t > 0 ? (double)echoed / t : 0.0);
-    printf("latency: p50 %.3f ms, p99 %.3f ms, max %.3f ms\n", hist_quantile_ms(&lat, lat_n, 0.50),
+    printf(_("bytes: %llu (both ways)\n"), (unsigned long long)bytes);
+    printf(_("time: %.3f s, %.0f messages/s\n"), t, t > 0 ? (double)echoed / t : 0.0);
+    printf(_("latency: p50 %.3f ms, p99 %.3f ms, max %.3f ms\n"), hist_quantile_ms(&lat, lat_n, 0.50),
            hist_quantile_ms(&lat, lat_n, 0.99), lat.max * 1e3);
-    printf("errors: %ld\n", failed);
+    printf(_("errors: %ld\n"), failed);
     if (stop_signal) {
-        printf("STOPPED: by %s before the end of the run\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+        printf(_("STOPPED: by %s before the end of the run\n"), stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
         return CL_EXIT_FAIL;
     }
     if (not_started) {
-        printf("FAILED: %ld of %ld greenlets could not start (no stack)\n", not_started, nclients);
+        printf(_("FAILED: %ld of %ld greenlets could not start (no stack)\n"), not_started, nclients);
         return CL_EXIT_FAIL;
     }
     if (failed == 0 && mismatched == 0 && echoed == sent)
-        printf("every echo matched what was sent\n");
+        printf(_("every echo matched what was sent\n"));
     else
-        printf("FAILED: %ld connections had errors, %llu echoes differed\n", failed,
+        printf(_("FAILED: %ld connections had errors, %llu echoes differed\n"), failed,
                (unsigned long long)mismatched);
     return failed == 0 && mismatched == 0 ? 0 : CL_EXIT_FAIL;
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "clock.h" /* cl_now, which every lesson times with */
+#include "i18n.h"  /* _() and N_(): every message goes through gettext */
 
 #ifndef CL_VERSION
 #define CL_VERSION "0.1.0"

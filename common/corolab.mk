@@ -74,7 +74,15 @@ endif
 # the headers it included (-MP: a deleted header is no error).
 DEP_FLAGS = -MMD -MP -MF $(@:.o=.d)
 
+# The messages' catalogues (issue 15): built from common/po/*.po into
+# LOCALEDIR_BUILD by common/Makefile, installed into LOCALEDIR. A program
+# reads the tree's while it is there, else the installed one (cli.c).
+LOCALEDIR := $(PREFIX)/share/locale
+LOCALEDIR_BUILD := $(COROLAB_DIR)/po/locale
+PO_LANGS := zh_CN
+
 ALL_CPPFLAGS := -I$(COROLAB_DIR) -D_GNU_SOURCE -DCL_VERSION='"$(VERSION)"' \
+                -DCL_LOCALEDIR='"$(LOCALEDIR)"' -DCL_LOCALEDIR_BUILD='"$(LOCALEDIR_BUILD)"' \
                 $(SWITCH_CPPFLAGS) $(EVENT_CFLAGS) $(CPPFLAGS)
 ALL_CFLAGS := -std=gnu11 $(WARN_FLAGS) $(COROLAB_HARDEN) $(SAN_FLAGS) $(CFLAGS)
 ALL_LDFLAGS := $(SAN_FLAGS) $(LDFLAGS)

@@ -5,6 +5,11 @@
 #                                                  (make walkthrough runs it)
 #
 #   common/walkthrough.sh [--from N] [--only N] [--no-pause] [--pictures DIR]
+#                         [--lang zh|en]
+#
+# Its words go through gettext (common/po, textdomain corolab), in the
+# language of LANGUAGE/LC_ALL/LANG or of --lang; in Chinese the lessons run
+# in Chinese too and are checked against their expected.zh.txt.
 #
 # On a terminal it pauses before and after each lesson, for the teacher's
 # keys (see keys_help below and README.md): run, run with --trace, show the
@@ -34,51 +39,84 @@ set -u
 cd "$(dirname "$0")/.." || exit 2
 timeout_s=${WALKTHROUGH_TIMEOUT:-60}
 
+# ---- the language (issue 15): gettext, as the C programs use it ----
+# --lang is taken here, before any word is said; the tree's catalogue is
+# used while it is built, else the installed one.
+lang="" next_is_lang=""
+for a in "$@"; do
+    if [ -n "$next_is_lang" ]; then lang=$a next_is_lang=""; continue; fi
+    case $a in
+        --lang) next_is_lang=1 ;;
+        --lang=*) lang=${a#--lang=} ;;
+    esac
+done
+unset next_is_lang a
+case $lang in
+    zh) export LANGUAGE=zh_CN
+        # gettext ignores LANGUAGE in the plain C locale (common/po/README.md)
+        case $(locale 2>/dev/null | sed -n 's/^LC_MESSAGES="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p') in
+            C|POSIX|"") if locale -a 2>/dev/null | grep -qix 'zh_CN.utf-\{0,1\}8'; then
+                            export LC_ALL=zh_CN.UTF-8
+                        else export LC_ALL=C.UTF-8; fi ;;
+        esac ;;
+    en) export LANGUAGE=en ;;
+esac
+export TEXTDOMAIN=corolab
+if [ -f common/po/locale/zh_CN/LC_MESSAGES/corolab.mo ]; then
+    export TEXTDOMAINDIR=$PWD/common/po/locale
+fi
+if ! command -v gettext >/dev/null; then
+    gettext() { printf '%s' "$1"; } # English, without gettext's tools
+fi
+# In Chinese when the catalogue answers (--lang zh, or the environment's).
+zh=""
+[ "$(gettext 'Synchronous')" = Synchronous ] || zh=1
+
 # ---- the banners: one place for every lesson's words ----
 # title | the Python it mirrors | what to watch for
 declare -A TITLE PYTHON WATCH
-TITLE[01]="Generators: yield, next and send"
+TITLE[01]=$(gettext "Generators: yield, next and send")
 PYTHON[01]="def consumer(name): ... new_baozi = yield ...   con.send(n) in producer()"
-WATCH[01]="Two consumers and a producer interleave in one thread, no locks: each
+WATCH[01]=$(gettext "Two consumers and a producer interleave in one thread, no locks: each
 consumer stops at its yield until the producer sends it the next baozi.
-A generator only ever returns to whoever resumed it."
-TITLE[02]="greenlet: switching explicitly"
+A generator only ever returns to whoever resumed it.")
+TITLE[02]=$(gettext "greenlet: switching explicitly")
 PYTHON[02]="gr1 = greenlet(test1); gr2 = greenlet(test2); gr1.switch()"
-WATCH[02]="12, 56, 34, 78: control jumps between test1 and test2 wherever they call
+WATCH[02]=$(gettext "12, 56, 34, 78: control jumps between test1 and test2 wherever they call
 switch(). When test2 returns, control goes to its parent (main), so
-test1 is left suspended after 34 and never prints again."
-TITLE[03]="gevent: spawn, sleep, joinall"
+test1 is left suspended after 34 and never prints again.")
+TITLE[03]=$(gettext "gevent: spawn, sleep, joinall")
 PYTHON[03]="gevent.joinall([gevent.spawn(func1), gevent.spawn(func2)]); gevent.sleep(2)"
-WATCH[03]="A sleep switches to the hub, which runs the other greenlet: func2 (1 s)
+WATCH[03]=$(gettext "A sleep switches to the hub, which runs the other greenlet: func2 (1 s)
 wakes before func1 (2 s), and the whole run takes 2 s, not 3.
-Try it with --trace to see every switch."
-TITLE[04]="Synchronous vs asynchronous"
+Try it with --trace to see every switch.")
+TITLE[04]=$(gettext "Synchronous vs asynchronous")
 PYTHON[04]="for i in range(1, 10): task(i)   vs   gevent.joinall([gevent.spawn(task, i) ...])"
-WATCH[04]="One after another, nine tasks take nine sleeps; spawned as greenlets, ten
+WATCH[04]=$(gettext "One after another, nine tasks take nine sleeps; spawned as greenlets, ten
 take about one sleep, because every sleep hands the thread to the next
-task. (--async-only --tasks 1000000 runs a million greenlets.)"
-TITLE[05]="Switching by itself on I/O: monkey patching"
+task. (--async-only --tasks 1000000 runs a million greenlets.)")
+TITLE[05]=$(gettext "Switching by itself on I/O: monkey patching")
 PYTHON[05]="monkey.patch_all(); gevent.joinall([gevent.spawn(f, url) ...]) with urlopen"
-WATCH[05]="Patched, all three GET lines come first and the run takes as long as the
+WATCH[05]=$(gettext "Patched, all three GET lines come first and the run takes as long as the
 slowest page; unpatched, the very same code fetches one page after
-another. Only whether read() blocks the thread or just the greenlet changed."
-TITLE[06]="A greenlet per connection: the echo server"
+another. Only whether read() blocks the thread or just the greenlet changed.")
+TITLE[06]=$(gettext "A greenlet per connection: the echo server")
 PYTHON[06]="server(8001): while True: cli, addr = s.accept(); gevent.spawn(handle_request, cli)"
-WATCH[06]="One thread serves every client: each connection gets a greenlet, and each
+WATCH[06]=$(gettext "One thread serves every client: each connection gets a greenlet, and each
 recv() that would block switches to the hub, which runs whoever has data.
 With --demo the client is a greenlet in the same thread: its lines and the
 server's recv: b'hello N' lines alternate. Then epoll, poll and select side
-by side, while idle connections pile up."
-TITLE[07]="The load client: 100 threads against it"
+by side, while idle connections pile up.")
+TITLE[07]=$(gettext "The load client: 100 threads against it")
 PYTHON[07]="for i in range(100): threading.Thread(target=sock_conn).start()"
-WATCH[07]="First one thread and its own server, as in the notes; then 100 OS threads,
+WATCH[07]=$(gettext "First one thread and its own server, as in the notes; then 100 OS threads,
 each with its own connection, all served by one 06 server in one thread,
-stopped with Ctrl-C (SIGINT): its summary counts the connections."
+stopped with Ctrl-C (SIGINT): its summary counts the connections.")
 
 # ---- options ----
 usage() {
     cat <<EOT
-Usage: common/walkthrough.sh [--from N] [--only N] [--no-pause] [--pictures DIR]
+Usage: common/walkthrough.sh [--from N] [--only N] [--no-pause] [--pictures DIR] [--lang zh|en]
 Run the corolab lessons in order, as in class; what each run shows is
 checked against the lesson's expected transcript.
 
@@ -86,6 +124,7 @@ checked against the lesson's expected transcript.
   --only N         run lesson N alone
   --no-pause       do not pause for the teacher's keys on a terminal
   --pictures DIR   draw each lesson's trace into DIR/NN_name.svg
+  --lang zh|en     speak Chinese or English (default: LANGUAGE, LC_ALL, LANG)
   -h, --help       show this help and exit
 
 Keys at each pause (on a terminal):
@@ -127,6 +166,10 @@ while [ $# -gt 0 ]; do
         --only=*) only=$(lesson_number "${1#*=}") || exit 2; shift ;;
         --pictures=*) pictures=${1#*=}; shift ;;
         --no-pause) pause=0; shift ;;
+        --lang|--lang=*) # taken above, before the banners
+            v=${1#--lang}; v=${v#=}; [ -n "$v" ] || { v=${2-}; shift; }
+            case $v in zh|en) ;; *) usage_err "--lang wants zh or en, not '$v'" ;; esac
+            shift ;;
         -h|--help) usage; exit 0 ;;
         *) usage_err "unknown argument '$1'" ;;
     esac
@@ -192,11 +235,13 @@ lesson_dir() { local d; for d in "$1"_*/; do [ -d "$d" ] && echo "${d%/}" && ret
 banner() { # NN
     local n=$1 dir
     dir=$(lesson_dir "$n")
-    printf '\n%s======== Lesson %s: %s ========%s\n' "$B" "$n" "${TITLE[$n]}" "$N"
+    local readme=README.md
+    [ -n "$zh" ] && [ -f "$dir/README.zh.md" ] && readme=README.zh.md
+    printf '\n%s======== %s ========%s\n' "$B" "$(printf "$(gettext 'Lesson %s: %s')" "$n" "${TITLE[$n]}")" "$N"
     printf '%sPython:%s  %s\n' "$B" "$N" "${PYTHON[$n]}"
-    printf '%sWatch:%s   %s\n' "$B" "$N" "${WATCH[$n]//$'\n'/$'\n'         }"
+    printf '%s%s%s   %s\n' "$B" "$(gettext 'Watch:')" "$N" "${WATCH[$n]//$'\n'/$'\n'         }"
     [ -n "$dir" ] && [ -f "$dir/README.md" ] &&
-        printf '%s(more in %s/README.md)%s\n' "$D" "$dir" "$N"
+        printf "%s$(gettext '(more in %s)')%s\n" "$D" "$dir/$readme" "$N"
     echo
 }
 
@@ -241,12 +286,13 @@ lesson_child() {
 # check_shown NAME STATUS: the run just shown ($tmp/NAME.raw) against its
 # expected.txt (and transcript.status), as tests/transcripts.sh checks it.
 check_shown() {
-    local name=$1 st=$2 want=0 problem="" same
+    local name=$1 st=$2 want=0 problem="" same exp=$1/expected.txt
+    [ -n "$zh" ] && [ -f "$name/expected.zh.txt" ] && exp=$name/expected.zh.txt
     [ -f "$name/transcript.status" ] && want=$(tr -d ' \n' <"$name/transcript.status")
     if [ "$st" = 124 ]; then problem="timed out after ${timeout_s}s"
     elif [ "$st" != "$want" ]; then problem="exit status $st, expected $want"; fi
     if [ -x tests/compare.sh ]; then
-        tests/compare.sh -q -e -o "$tmp/$name.diff" -L "$name (the run above)" "$name" "$tmp/$name.raw"
+        tests/compare.sh -q -e -o "$tmp/$name.diff" -L "$name (the run above)" "$exp" "$tmp/$name.raw"
         same=$?
     else # the same, until tests/compare.sh is there
         diff -u --label "$name/expected.txt" --label "$name (the run above, normalised)" \
@@ -256,11 +302,11 @@ check_shown() {
     fi
     if [ "$same" = 0 ] && [ -z "$problem" ]; then
         matched=$((matched + 1))
-        printf '%s✓ %s matches the expected transcript (the run above)%s\n' "$G" "$name" "$N"
+        printf "%s✓ $(gettext '%s matches the expected transcript (the run above)')%s\n" "$G" "$name" "$N"
         return 0
     fi
     fail "$name"
-    printf '%s✗ %s does not match the expected transcript%s%s\n' "$R" "$name" "${problem:+ ($problem)}" "$N"
+    printf "%s✗ $(gettext '%s does not match the expected transcript')%s%s\n" "$R" "$name" "${problem:+ ($problem)}" "$N"
     head -n 30 "$tmp/$name.diff" | sed 's/^/  /'
     return 1
 }
@@ -323,7 +369,8 @@ show_hundred() {
     fi
     printf '\n%s$ %s/%s --port 0 &%s\n' "$D" "$srv" "$srv" "$N"
     : >"$tmp/06.out"
-    start bash -c 'cd "$1" && exec timeout --foreground "$2" "./$1" --port 0' _ "$srv" "$timeout_s" \
+    # English: its lines are counted below (LANGUAGE=en, whatever the class's)
+    start env LANGUAGE=en bash -c 'cd "$1" && exec timeout --foreground "$2" "./$1" --port 0' _ "$srv" "$timeout_s" \
         </dev/null >"$tmp/06.out" 2>"$tmp/06.err"
     pid=$started
     if ! port=$(wait_port "$pid" "$tmp/06.out"); then
@@ -456,7 +503,8 @@ if [ -n "$pictures" ]; then
 fi
 
 echo
-summary="walkthrough: $matched matched, $failed failed, $unchecked not checked, $skipped skipped"
+summary=$(printf "$(gettext 'walkthrough: %s matched, %s failed, %s not checked, %s skipped')" \
+    "$matched" "$failed" "$unchecked" "$skipped")
 if [ $failed -gt 0 ]; then
     printf '%s%s%s (%s)\n' "$R" "$summary" "$N" "${failed_names[*]}"
     exit 1

@@ -5,6 +5,10 @@
 #   integration/*.sh       scripts: exit 0 pass, 77 skip, anything else fail
 # UNIT_ONLY=1 or VALGRIND=1 runs the unit tests alone.
 set -u
+# The tests read the programs' English messages: a Chinese environment
+# (LANGUAGE, LC_ALL) must not translate them. --lang zh still works.
+unset LANGUAGE LC_ALL
+export LC_MESSAGES=C
 cd "$(dirname "$0")"
 mkdir -p out
 pass=0 fail=0 skip=0 failed=()

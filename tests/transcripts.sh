@@ -1,6 +1,7 @@
 #!/bin/bash
 # transcripts.sh - run every built lesson and compare its output with the
-# lesson's expected.txt. See tests/README.md, "Transcripts".
+# lesson's expected.txt, and with --lang zh with its expected.zh.txt if it
+# has one. See tests/README.md, "Transcripts".
 #
 # For each NN_name/ holding expected.txt and a built NN_name binary:
 #   args    NN_name/transcript.args if present (shell words, one line)
@@ -20,6 +21,37 @@ mkdir -p "$out"
 timeout_s=${TRANSCRIPT_TIMEOUT:-120}
 pass=0 fail=0
 
+# check_one NAME EXPECTED TAG: run NAME's binary (args, lang, langarg, and
+# want_status set by the caller) and compare its stdout with NAME/EXPECTED.
+check_one() {
+    local name=$1 exp=$2 tag=$3 base=$out/${3// /_}
+    base=${base//[()]/}
+    (cd "$name" && NO_COLOR=1 timeout "$timeout_s" "${lang[@]}" "./$name" "${langarg[@]}" "${args[@]}") \
+        </dev/null >"$base.raw" 2>"$base.stderr"
+    status=$?
+
+    problem=""
+    if [ "$status" = 124 ]; then
+        problem="timed out after ${timeout_s}s"
+    elif [ "$status" != "$want_status" ]; then
+        problem="exit status $status, expected $want_status"
+    fi
+    if tests/compare.sh -q -e -o "$base.diff" -L "$tag (output)" "$name/$exp" "$base.raw" &&
+        [ -z "$problem" ]; then
+        pass=$((pass + 1))
+        echo "PASS: $tag"
+    else
+        fail=$((fail + 1))
+        echo "FAIL: $tag${problem:+ ($problem)}"
+        head -n 20 "$base.diff" | sed 's/^/    /'
+        [ "$(wc -l <"$base.diff")" -le 20 ] || echo "    ... (full diff: tests/out/transcripts/${base##*/}.diff)"
+        if [ -s "$base.stderr" ]; then
+            echo "    stderr:"
+            head -n 10 "$base.stderr" | sed 's/^/    | /'
+        fi
+    fi
+}
+
 for dir in [0-9][0-9]_*/; do
     name=${dir%/}
     [ -f "$name/expected.txt" ] || continue
@@ -36,30 +68,17 @@ for dir in [0-9][0-9]_*/; do
     want_status=0
     [ -f "$name/transcript.status" ] && want_status=$(tr -d ' \n' <"$name/transcript.status")
 
-    (cd "$name" && NO_COLOR=1 timeout "$timeout_s" "./$name" "${args[@]}") \
-        </dev/null >"$out/$name.raw" 2>"$out/$name.stderr"
-    status=$?
-
-    problem=""
-    if [ "$status" = 124 ]; then
-        problem="timed out after ${timeout_s}s"
-    elif [ "$status" != "$want_status" ]; then
-        problem="exit status $status, expected $want_status"
-    fi
-    if tests/compare.sh -q -e -o "$out/$name.diff" -L "$name (output)" "$name" "$out/$name.raw" &&
-        [ -z "$problem" ]; then
-        pass=$((pass + 1))
-        echo "PASS: $name"
-    else
-        fail=$((fail + 1))
-        echo "FAIL: $name${problem:+ ($problem)}"
-        head -n 20 "$out/$name.diff" | sed 's/^/    /'
-        [ "$(wc -l <"$out/$name.diff")" -le 20 ] || echo "    ... (full diff: tests/out/transcripts/$name.diff)"
-        if [ -s "$out/$name.stderr" ]; then
-            echo "    stderr:"
-            head -n 10 "$out/$name.stderr" | sed 's/^/    | /'
+    # Each language's transcript: expected.txt in English (LC_ALL=C, so the
+    # environment's language cannot leak in), expected.zh.txt with --lang zh.
+    for exp in expected.txt expected.zh.txt; do
+        [ -f "$name/$exp" ] || continue
+        if [ "$exp" = expected.txt ]; then
+            tag=$name lang=(env -u LANGUAGE LC_ALL=C) langarg=()
+        else
+            tag="$name (zh)" lang=(env) langarg=(--lang zh)
         fi
-    fi
+        check_one "$name" "$exp" "$tag"
+    done
 done
 
 echo "transcripts: $pass passed, $fail failed"

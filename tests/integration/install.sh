@@ -50,6 +50,10 @@ check "libcorolab.a, the monkey object, the headers and corolab.pc installed" \
     "$([ -f "$p/lib/libcorolab.a" ] && [ -f "$p/lib/corolab-monkey.o" ] &&
       [ -f "$p/include/corolab/hub.h" ] && [ -f "$p/include/corolab/monkey.h" ] &&
       [ -f "$p/lib/pkgconfig/corolab.pc" ]; echo $?)"
+if command -v msgfmt >/dev/null; then # issue 15: the Chinese catalogue
+    check "zh_CN/LC_MESSAGES/corolab.mo installed under share/locale" \
+        "$([ -s "$p/share/locale/zh_CN/LC_MESSAGES/corolab.mo" ]; echo $?)"
+fi
 
 # A program of one's own, lesson 03's shape, monkey-patched.
 cat >"$tmp/mine.c" <<'EOC'
