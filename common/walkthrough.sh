@@ -232,14 +232,24 @@ in_group() {
 
 lesson_dir() { local d; for d in "$1"_*/; do [ -d "$d" ] && echo "${d%/}" && return; done; }
 
+# fit TEXT: TEXT for a 9-column label on an 80-column projector: English
+# is refolded to 71 columns; Chinese keeps its translator's line breaks
+# (fold counts bytes, not CJK's double-width columns). Continuation lines
+# are indented under the label.
+fit() {
+    local t=$1
+    [ -n "$zh" ] || t=$(printf '%s' "$t" | tr '\n' ' ' | fold -s -w 71 | sed 's/ *$//')
+    printf '%s' "${t//$'\n'/$'\n'         }"
+}
+
 banner() { # NN
     local n=$1 dir
     dir=$(lesson_dir "$n")
     local readme=README.md
     [ -n "$zh" ] && [ -f "$dir/README.zh.md" ] && readme=README.zh.md
     printf '\n%s======== %s ========%s\n' "$B" "$(printf "$(gettext 'Lesson %s: %s')" "$n" "${TITLE[$n]}")" "$N"
-    printf '%sPython:%s  %s\n' "$B" "$N" "${PYTHON[$n]}"
-    printf '%s%s%s   %s\n' "$B" "$(gettext 'Watch:')" "$N" "${WATCH[$n]//$'\n'/$'\n'         }"
+    printf '%sPython:%s  %s\n' "$B" "$N" "$(fit "${PYTHON[$n]}")"
+    printf '%s%s%s   %s\n' "$B" "$(gettext 'Watch:')" "$N" "$(fit "${WATCH[$n]}")"
     [ -n "$dir" ] && [ -f "$dir/README.md" ] &&
         printf "%s$(gettext '(more in %s)')%s\n" "$D" "$dir/$readme" "$N"
     echo

@@ -79,7 +79,8 @@ run_once() {
 isnum() { [[ $1 =~ ^[0-9]+$ ]]; }
 
 declare -A res
-echo "06 backends: $active active connections (64-byte messages) + N idle; $secs s runs, best of $runs, on $(nproc) cores"
+echo "06 backends: $active active connections (64-byte messages) + N idle"
+echo "($secs s runs, best of $runs, on $(nproc) cores)"
 for n in $counts; do
     for b in $backends; do
         best=
