@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "cosock.h"
+#include "dial.h"
 #include "hub.h"
 #include "repr.h"
 #include "rlimit.h"
@@ -143,59 +144,38 @@ void end_helper(hub_task *t)
 
 /* ---- a connect that a signal can stop ---- */
 
-static int connect_one(const struct addrinfo *ai, double deadline)
+/* dial's wait for the handshake, which a stop signal cuts short
+ * (ECANCELED ends the dial at once). */
+static int writable_or_stopped(int fd, double seconds)
 {
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
-    int one = 1, err = 0;
-    socklen_t len = sizeof err;
-
-    if (fd < 0)
-        return -1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno == EINPROGRESS) {
-        struct pollfd p[2] = {{.fd = fd, .events = POLLOUT}, {.fd = stop_fd, .events = POLLIN}};
-        int n = poll_until(p, 2, deadline);
-        if (n == 0)
-            err = ETIMEDOUT;
-        else if (n < 0)
-            err = errno;
-        else if (p[1].revents)
-            err = EINTR; /* a signal stopped the run */
-        else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
-            err = errno;
-    } else if (errno != EINPROGRESS && errno) {
-        err = errno;
-    }
-    if (err) {
-        close(fd);
-        errno = err;
-        return -1;
-    }
-    return fd;
+    struct pollfd p[2] = {{.fd = fd, .events = POLLOUT}, {.fd = stop_fd, .events = POLLIN}};
+    int n = poll_until(p, 2, cl_now() + (seconds < 0 ? 86400 : seconds)); /* dial: < 0 is none */
+    if (n > 0 && p[1].revents)
+        errno = ECANCELED;
+    else if (n == 0)
+        errno = ETIMEDOUT;
+    return n > 0 && !p[1].revents ? 0 : -1;
 }
 
 int blocking_connect(void)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_NUMERICSERV};
-    struct addrinfo *res, *ai;
+    struct addrinfo *res;
     char serv[16];
-    int fd = -1, err = EHOSTUNREACH;
-    double deadline = cl_now() + timeout_s;
+    int fd, one = 1;
 
     snprintf(serv, sizeof serv, "%ld", port);
     if (getaddrinfo(host, serv, &hints, &res) != 0) {
         errno = EHOSTUNREACH;
         return -1;
     }
-    for (ai = res; ai && fd < 0 && err != EINTR; ai = ai->ai_next) {
-        errno = 0;
-        if ((fd = connect_one(ai, deadline)) < 0)
-            err = errno;
-    }
+    fd = dial_addrinfo(res, cl_now() + timeout_s, writable_or_stopped);
     freeaddrinfo(res);
-    if (fd < 0)
-        errno = err;
+    if (fd < 0 && errno == ECANCELED)
+        errno = EINTR; /* a signal stopped the run */
+    if (fd >= 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     return fd;
 }
 
