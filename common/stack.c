@@ -28,7 +28,7 @@ static __thread cl_stack *pool;
 static __thread unsigned pool_len;
 /* Every stack this thread has mapped and not unmapped: where the overflow
  * handler looks for the guard a fault landed in. */
-static __thread cl_stack *live;
+static __thread struct cl_list live; /* of cl_stack.live_link; set up at first use */
 
 static cl_stack_namer namer;
 static __thread void *altstack;
@@ -84,22 +84,15 @@ static cl_stack *stack_map(size_t size, size_t guard)
     st->vg_id = cl_valgrind_stack_register(st->base, st->base + usable);
     st->owner = NULL;
     st->next_free = NULL;
-    st->live_prev = NULL;
-    st->live_next = live;
-    if (live)
-        live->live_prev = st;
-    live = st;
+    if (!live.next)
+        cl_list_init(&live);
+    cl_list_push_front(&live, &st->live_link);
     return st;
 }
 
 static void stack_unmap(cl_stack *st)
 {
-    if (st->live_prev)
-        st->live_prev->live_next = st->live_next;
-    else
-        live = st->live_next;
-    if (st->live_next)
-        st->live_next->live_prev = st->live_prev;
+    cl_list_remove(&st->live_link);
     cl_valgrind_stack_deregister(st->vg_id);
     /* ASan's shadow outlives the mapping: the next stack mapped here
      * would start with the redzones of frames that died on this one. */
@@ -208,10 +201,13 @@ static void fmt_size(char *buf, size_t n)
  * stack, the restorer's, a switch half done). */
 static const cl_stack *overflowed_stack(const char *addr)
 {
-    const cl_stack *st;
-    for (st = live; st; st = st->live_next)
+    if (!live.next)
+        return NULL;
+    for (const struct cl_list *l = live.next; l != &live; l = l->next) {
+        const cl_stack *st = cl_container_of(l, const cl_stack, live_link);
         if (st->owner && addr >= st->base - st->guard && addr < st->base)
             return st;
+    }
     return NULL;
 }
 

@@ -16,6 +16,8 @@
 
 #include <stddef.h>
 
+#include "list.h"
+
 #define CL_STACK_DEFAULT_SIZE (256 * 1024)
 #define CL_STACK_DEFAULT_GUARD (64 * 1024)
 
@@ -27,7 +29,7 @@ typedef struct cl_stack {
     void *owner;         /* who runs on it, for the overflow message (the
                           * greenlet layer sets it; NULL: nobody) */
     struct cl_stack *next_free;          /* in the pool */
-    struct cl_stack *live_prev, *live_next; /* this thread's mapped stacks */
+    struct cl_list live_link;            /* this thread's mapped stacks */
 } cl_stack;
 
 /* A stack of at least size usable bytes (0: CL_STACK_DEFAULT_SIZE) above a
