@@ -63,6 +63,16 @@ press() {
     wait_for "$1" "$3" $((n + 1)) "${4:-60}"
 }
 
+# settle NAME: wait for the pause after what a key showed. The walkthrough
+# throws away type-ahead before each pause, so a key sent before the pause
+# is printed would be lost (that is the point of the flush).
+PROMPT='q: quit · \?: keys\] > '
+settle() { wait_for "$1" "$PROMPT" "$((prompts_before + 1))" 60; }
+press_then_pause() { # NAME KEY PATTERN [SECONDS]: press, see PATTERN, then the pause
+    prompts_before=$(seen "$1" "$PROMPT")
+    press "$@" && settle "$1"
+}
+
 # ---- the keys ----
 s=keys
 session $s --from 5
@@ -75,9 +85,9 @@ check "05 ran on Enter, then a pause after it" $?
 sleep 1.5
 check "a key pressed during the run did not answer the pause after it" \
     "$([ "$(seen $s '^======== Lesson 06')" = 0 ]; echo $?)"
-press $s p 'monkey.patch_all\(\)' 60
+press_then_pause $s p 'monkey.patch_all\(\)' 60
 check "p shows the Python it mirrors" $?
-press $s n 'what to notice \(05_io_autoswitch/README.md\)' 60
+press_then_pause $s n 'what to notice \(05_io_autoswitch/README.md\)' 60
 check "n shows its README's What to notice" $?
 press $s Enter 'Enter: run lesson 06'
 check "Enter goes on to lesson 06, which pauses before its run" $?
@@ -91,7 +101,7 @@ check "06's recv lines and its demo client's lines were on screen" \
 check "the ✓ for 06 follows what was shown" \
     "$(awk "/recv: b'hello 2'/ {r = 1} r && /✓ 06_socket_server matches/ {ok = 1} END {exit !ok}" \
         "$out/$s.screen"; echo $?)"
-press $s t '✓ 06_socket_server matches' 60
+press_then_pause $s t '✓ 06_socket_server matches' 60
 check "t ran 06 again, checked again" $?
 check "t ran it with --trace: the trace was on screen" \
     "$(grep -q '06_socket_server --port 0 --demo --trace' "$out/$s.screen" &&
