@@ -126,7 +126,7 @@ static int read_response(int fd, double deadline, url_response *resp)
         resp->raw_len += (size_t)got;
         rc = http_parse_response(resp->raw, resp->raw_len, got == 0, &r, &err);
         if (rc == HTTP_ERROR)
-            return fail(resp, _("bad response: %s"), err);
+            return fail(resp, _("bad response: %s"), _(err));
         if (rc == HTTP_COMPLETE) {
             resp->status = r.status;
             resp->framing = r.framing;
@@ -147,7 +147,7 @@ int urlopen(const char *text, double timeout, url_response *resp)
 
     memset(resp, 0, sizeof *resp);
     if ((err = url_parse(text, &u)) != NULL)
-        return fail(resp, _("bad URL: %s"), err);
+        return fail(resp, _("bad URL: %s"), _(err));
     if (u.scheme == URL_HTTPS)
         return fail(resp, _("https is not supported (no TLS in this lesson): use http://"));
     if ((fd = open_connection(&u, deadline, resp)) < 0)
