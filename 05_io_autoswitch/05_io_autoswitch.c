@@ -50,13 +50,11 @@ static const cl_program prog = {
     .details = N_("Without URLs it serves three pages itself on 127.0.0.1 and fetches them.\n"
                "URLs must be http:// (there is no TLS here). Exit status 1 if any fetch failed."),
     .options = options,
-    .min_args = 0,
     .max_args = -1, /* one greenlet per URL, as many as given */
 };
 
 struct fetch {
     const char *url;
-    char name[16]; /* "f-1": the greenlet's name in traces */
     bool ok;
 };
 
@@ -91,7 +89,9 @@ static int fetch_all(struct fetch *fs, int n, double *took)
     if (!ts)
         cl_err_exit("calloc");
     for (int i = 0; i < n; i++) {
-        hub_spawn_opts opts = {.name = fs[i].name};
+        char name[16]; /* "f-1": its name in traces (the hub copies it) */
+        snprintf(name, sizeof name, "f-%d", i + 1);
+        hub_spawn_opts opts = {.name = name};
         if (!(ts[i] = hub_spawn_with(f, &fs[i], &opts)))
             cl_err_exit("spawn");
     }
@@ -122,10 +122,8 @@ int main(int argc, char **argv)
     }
     if (!(fs = calloc((size_t)n, sizeof *fs)))
         cl_err_exit("calloc");
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++)
         fs[i].url = serving ? own[i] : argv[first + i];
-        snprintf(fs[i].name, sizeof fs[i].name, "f-%d", i + 1);
-    }
 
     printf(_("%sPatched: monkey_patch_all(), one greenlet per URL\n"), serving ? "\n" : "");
     cl_trace_phase("Patched");
