@@ -331,12 +331,12 @@ const char *cosock_addr_str(const cosock_addr *a, char *buf, size_t len)
         inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
         snprintf(buf, len, "[%s]:%d", host, ntohs(in6->sin6_port));
     } else {
-        snprintf(buf, len, "(address family %d)", a->ss.ss_family);
+        snprintf(buf, len, _("(address family %d)"), a->ss.ss_family);
     }
     return buf;
 }
 
 const char *cosock_strerror(int err)
 {
-    return err == EHOSTUNREACH ? "no such host, or no route to it" : hub_strerror(err);
+    return err == EHOSTUNREACH ? _("no such host, or no route to it") : hub_strerror(err);
 }

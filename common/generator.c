@@ -1,5 +1,6 @@
 /* generator.c - yield/next/send over greenlets. */
 #include "generator.h"
+#include "i18n.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -112,13 +113,13 @@ const char *generator_strerror(int err)
 {
     switch (err) {
     case EINVAL:
-        return "can't send a non-NULL value to a just-started generator";
+        return _("can't send a non-NULL value to a just-started generator");
     case EPIPE:
-        return "generator already finished (StopIteration)";
+        return _("generator already finished (StopIteration)");
     case EBUSY:
-        return "generator already executing";
+        return _("generator already executing");
     case EPERM:
-        return "generator belongs to another thread";
+        return _("generator belongs to another thread");
     default:
         return strerror(err);
     }

@@ -1,6 +1,7 @@
 /* greenlet.c - explicit-switch coroutines on top of cl_ctx_switch. */
 #include "greenlet.h"
 #include "sanitize.h"
+#include "i18n.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -125,7 +126,7 @@ static struct greenlet_thread *thread_state(void)
     pthread_once(&thread_key_once, make_key);
     t = calloc(1, sizeof *t);
     if (!t)
-        fatal("out of memory making a thread's main greenlet");
+        fatal(_("out of memory making a thread's main greenlet"));
     t->main.thread = t;
     t->main.parent = &t->main;
     t->main.state = GREENLET_ACTIVE;
@@ -419,7 +420,7 @@ static void shared_evict(struct greenlet_thread *t)
     if (n > o->saved_cap) {
         char *p = realloc(o->saved, n);
         if (!p)
-            fatal("out of memory saving a shared-stack greenlet");
+            fatal(_("out of memory saving a shared-stack greenlet"));
         o->saved = p;
         o->saved_cap = (unsigned)n;
     }
@@ -542,5 +543,5 @@ static void entry(void *arg, void *value)
         g->saved_cap = g->saved_len = 0;
     }
     switch_slow(t, g, g->parent, g->result); /* it skips dead parents */
-    fatal("a dead greenlet was resumed, or its parent could not be started");
+    fatal(_("a dead greenlet was resumed, or its parent could not be started"));
 }

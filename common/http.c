@@ -2,6 +2,7 @@
  * functions (see http.h). Everything here must survive arbitrary bytes:
  * tests/fuzz feeds it what libFuzzer makes up. */
 #include "http.h"
+#include "i18n.h" /* N_() only: the caller translates (urlopen.c) */
 
 #include <limits.h>
 #include <stdint.h>
@@ -65,38 +66,38 @@ const char *url_parse(const char *text, url *u)
 
     memset(u, 0, sizeof *u);
     if (!is_alpha((unsigned char)*p))
-        return "not an absolute URL (want http://HOST[:PORT][/PATH])";
+        return N_("not an absolute URL (want http://HOST[:PORT][/PATH])");
     while (is_alpha((unsigned char)*p) || is_digit((unsigned char)*p) ||
            *p == '+' || *p == '-' || *p == '.')
         p++;
     if (strncmp(p, "://", 3) != 0)
-        return "not an absolute URL (want http://HOST[:PORT][/PATH])";
+        return N_("not an absolute URL (want http://HOST[:PORT][/PATH])");
     if (word_is(text, (size_t)(p - text), "http"))
         u->scheme = URL_HTTP;
     else if (word_is(text, (size_t)(p - text), "https"))
         u->scheme = URL_HTTPS;
     else
-        return "unsupported scheme (only http:// and https:// URLs)";
+        return N_("unsupported scheme (only http:// and https:// URLs)");
     u->port = u->scheme == URL_HTTPS ? 443 : 80;
 
     auth = p + 3;
     auth_end = auth + strcspn(auth, "/?#");
     if (memchr(auth, '@', (size_t)(auth_end - auth)))
-        return "user@host in URLs is not supported";
+        return N_("user@host in URLs is not supported");
     if (*auth == '[') {
         host = auth + 1;
         host_end = memchr(host, ']', (size_t)(auth_end - host));
         if (!host_end)
-            return "IPv6 address without its closing ]";
+            return N_("IPv6 address without its closing ]");
         for (p = host; p < host_end; p++)
             if (!ipv6_char((unsigned char)*p))
-                return "bad character in IPv6 address";
+                return N_("bad character in IPv6 address");
         if (!memchr(host, ':', (size_t)(host_end - host)))
-            return "bad IPv6 address";
+            return N_("bad IPv6 address");
         u->ipv6 = true;
         p = host_end + 1;
         if (p < auth_end && *p != ':')
-            return "bad character after IPv6 address";
+            return N_("bad character after IPv6 address");
     } else {
         host = auth;
         host_end = memchr(auth, ':', (size_t)(auth_end - auth));
@@ -104,14 +105,14 @@ const char *url_parse(const char *text, url *u)
             host_end = auth_end;
         for (p = host; p < host_end; p++)
             if (!host_char((unsigned char)*p))
-                return "bad character in host name";
+                return N_("bad character in host name");
         p = host_end;
     }
     n = (size_t)(host_end - host);
     if (n == 0)
-        return "no host in URL";
+        return N_("no host in URL");
     if (n > 253)
-        return "host name too long";
+        return N_("host name too long");
     memcpy(u->host, host, n);
     u->host[n] = '\0';
 
@@ -120,12 +121,12 @@ const char *url_parse(const char *text, url *u)
         const char *digits = ++p;
         for (; p < auth_end; p++) {
             if (!is_digit((unsigned char)*p) || p - digits >= 5)
-                return "bad port (want a number 1..65535)";
+                return N_("bad port (want a number 1..65535)");
             port = port * 10 + (unsigned long)(*p - '0');
         }
         if (p > digits) { /* "host:" alone means the default port */
             if (port < 1 || port > 65535)
-                return "bad port (want a number 1..65535)";
+                return N_("bad port (want a number 1..65535)");
             u->port = (unsigned)port;
             u->explicit_port = true;
         }
@@ -141,9 +142,9 @@ const char *url_parse(const char *text, url *u)
     for (; p < path_end; p++) {
         unsigned char c = (unsigned char)*p;
         if (c <= 0x20 || c >= 0x7f)
-            return "space, control or non-ASCII character in URL (percent-encode it)";
+            return N_("space, control or non-ASCII character in URL (percent-encode it)");
         if (n == URL_PATH_MAX)
-            return "URL path too long";
+            return N_("URL path too long");
         u->path[n++] = (char)c;
     }
     u->path[n] = '\0';
@@ -237,16 +238,16 @@ static int content_length(const char *v, size_t n, struct head *h, const char **
     unsigned long long x = 0;
     size_t i;
     if (n == 0)
-        return fail("bad Content-Length", err);
+        return fail(N_("bad Content-Length"), err);
     for (i = 0; i < n; i++) {
         if (!is_digit((unsigned char)v[i]))
-            return fail("bad Content-Length", err);
+            return fail(N_("bad Content-Length"), err);
         if (x > (ULLONG_MAX - 9) / 10)
-            return fail("Content-Length too large", err);
+            return fail(N_("Content-Length too large"), err);
         x = x * 10 + (unsigned)(v[i] - '0');
     }
     if (h->have_length && h->length != x)
-        return fail("conflicting Content-Length headers", err);
+        return fail(N_("conflicting Content-Length headers"), err);
     h->have_length = true;
     h->length = x;
     return HTTP_COMPLETE;
@@ -276,19 +277,19 @@ static int parse_head(const char *buf, size_t len, bool eof, size_t off,
     n = line_end(buf, len, off, &ce);
     if (!n) {
         if (len - off > HTTP_HEADERS_MAX)
-            return fail("response headers too long", err);
+            return fail(N_("response headers too long"), err);
         if (len - off >= 5 && memcmp(buf + off, "HTTP/", 5) != 0)
-            return fail("not an HTTP response", err);
-        return need_more(eof, len == off ? "connection closed before any response"
-                                         : "connection closed inside the status line", err);
+            return fail(N_("not an HTTP response"), err);
+        return need_more(eof, len == off ? N_("connection closed before any response")
+                                         : N_("connection closed inside the status line"), err);
     }
     if (ce - off < 12 || memcmp(buf + off, "HTTP/1.", 7) != 0 ||
         !is_digit((unsigned char)buf[off + 7]) || buf[off + 8] != ' ' ||
         !is_digit((unsigned char)buf[off + 9]) || !is_digit((unsigned char)buf[off + 10]) ||
         !is_digit((unsigned char)buf[off + 11]) || (ce - off > 12 && buf[off + 12] != ' '))
-        return fail("not an HTTP/1.x status line", err);
+        return fail(N_("not an HTTP/1.x status line"), err);
     if (buf[off + 9] == '0')
-        return fail("bad status code", err);
+        return fail(N_("bad status code"), err);
     r->minor_version = buf[off + 7] - '0';
     r->status = (buf[off + 9] - '0') * 100 + (buf[off + 10] - '0') * 10 + (buf[off + 11] - '0');
 
@@ -298,19 +299,19 @@ static int parse_head(const char *buf, size_t len, bool eof, size_t off,
         n = line_end(buf, len, p, &ce);
         if (!n || n - off > HTTP_HEADERS_MAX) {
             if (len - off > HTTP_HEADERS_MAX)
-                return fail("response headers too long", err);
-            return need_more(eof, "connection closed inside the headers", err);
+                return fail(N_("response headers too long"), err);
+            return need_more(eof, N_("connection closed inside the headers"), err);
         }
         if (ce == p)
             break;
         if (ows(buf[p]))
-            return fail("obsolete folded header line", err);
+            return fail(N_("obsolete folded header line"), err);
         colon = memchr(buf + p, ':', ce - p);
         if (!colon || colon == buf + p)
-            return fail("bad header line", err);
+            return fail(N_("bad header line"), err);
         for (i = p; buf + i < colon; i++)
             if (!token_char((unsigned char)buf[i]))
-                return fail("bad header name", err);
+                return fail(N_("bad header name"), err);
         v = colon + 1;
         vn = (size_t)(buf + ce - v);
         while (vn && ows(*v))
@@ -319,7 +320,7 @@ static int parse_head(const char *buf, size_t len, bool eof, size_t off,
             vn--;
         for (i = 0; i < vn; i++)
             if (v[i] == '\r' || v[i] == '\0')
-                return fail("control character in a header", err);
+                return fail(N_("control character in a header"), err);
         if (word_is(buf + p, (size_t)(colon - buf) - p, "content-length")) {
             if (content_length(v, vn, h, err) != HTTP_COMPLETE)
                 return HTTP_ERROR;
@@ -341,29 +342,29 @@ static int parse_chunks(const char *buf, size_t len, bool eof, size_t p,
 
         n = line_end(buf, len, p, &ce);
         if ((n ? n : len) - p > CHUNK_LINE_MAX)
-            return fail("chunk size line too long", err);
+            return fail(N_("chunk size line too long"), err);
         if (!n) {
             r->body_len = total;
-            return need_more(eof, "connection closed inside a chunk header", err);
+            return need_more(eof, N_("connection closed inside a chunk header"), err);
         }
         for (i = p; i < ce && hex_value((unsigned char)buf[i]) >= 0; i++) {
             if (++digits > 16 || size > (SIZE_MAX >> 4))
-                return fail("chunk too large", err);
+                return fail(N_("chunk too large"), err);
             size = size << 4 | (size_t)hex_value((unsigned char)buf[i]);
         }
         while (i < ce && ows(buf[i]))
             i++;
         if (digits == 0 || (i < ce && buf[i] != ';'))
-            return fail("bad chunk size", err);
+            return fail(N_("bad chunk size"), err);
         p = n;
         if (size == 0) { /* the last chunk; then trailers and a blank line */
             for (;;) {
                 n = line_end(buf, len, p, &ce);
                 if ((n ? n : len) - p > HTTP_HEADERS_MAX)
-                    return fail("trailers too long", err);
+                    return fail(N_("trailers too long"), err);
                 if (!n) {
                     r->body_len = total;
-                    return need_more(eof, "connection closed inside the trailers", err);
+                    return need_more(eof, N_("connection closed inside the trailers"), err);
                 }
                 if (ce == p)
                     break;
@@ -375,20 +376,20 @@ static int parse_chunks(const char *buf, size_t len, bool eof, size_t p,
         }
         if (size > len - p) {
             r->body_len = total + (len - p);
-            return need_more(eof, "connection closed inside a chunk", err);
+            return need_more(eof, N_("connection closed inside a chunk"), err);
         }
         if (total > SIZE_MAX - size)
-            return fail("chunked body too large", err);
+            return fail(N_("chunked body too large"), err);
         total += size;
         p += size;
         if (p < len && buf[p] == '\r')
             p++;
         if (p >= len) {
             r->body_len = total;
-            return need_more(eof, "connection closed after a chunk", err);
+            return need_more(eof, N_("connection closed after a chunk"), err);
         }
         if (buf[p] != '\n')
-            return fail("chunk data not followed by CRLF", err);
+            return fail(N_("chunk data not followed by CRLF"), err);
         p++;
     }
 }
@@ -407,7 +408,7 @@ int http_parse_response(const char *buf, size_t len, bool eof,
         if (rc != HTTP_COMPLETE)
             return rc;
         if (r->status == 101)
-            return fail("101 Switching Protocols: not an HTTP/1.x body", err);
+            return fail(N_("101 Switching Protocols: not an HTTP/1.x body"), err);
         if (r->status >= 200)
             break;
         off = body;
@@ -434,7 +435,7 @@ int http_parse_response(const char *buf, size_t len, bool eof,
             return HTTP_COMPLETE;
         }
         r->body_len = len - body;
-        return need_more(eof, "connection closed before the end of the body", err);
+        return need_more(eof, N_("connection closed before the end of the body"), err);
     case HTTP_FRAMING_CHUNKED:
         return parse_chunks(buf, len, eof, body, r, err);
     default:

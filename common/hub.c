@@ -20,6 +20,7 @@
 #include "backend.h"
 #include "trace.h"
 #include "clock.h"
+#include "i18n.h"
 
 #include <errno.h>
 #include <math.h>
@@ -1019,21 +1020,21 @@ const char *hub_strerror(int err)
 {
     switch (err) {
     case ETIMEDOUT:
-        return "timed out";
+        return _("timed out");
     case ECANCELED:
-        return "greenlet was killed";
+        return _("greenlet was killed");
     case EDEADLK:
-        return "would wait forever (joining itself, or nothing left to wake it)";
+        return _("would wait forever (joining itself, or nothing left to wake it)");
     case EPERM:
-        return "blocking call from the hub itself or from a greenlet it did not spawn";
+        return _("blocking call from the hub itself or from a greenlet it did not spawn");
     case EBUSY:
-        return "another greenlet already waits on this fd in this direction";
+        return _("another greenlet already waits on this fd in this direction");
     case ENOMEM:
-        return "out of memory, or no stack for a new greenlet (see "
-               "ulimit -v and vm.max_map_count)";
+        return _("out of memory, or no stack for a new greenlet (see "
+                 "ulimit -v and vm.max_map_count)");
     case ERANGE:
-        return "descriptor past select's FD_SETSIZE (the poll and epoll "
-               "backends have no such limit)";
+        return _("descriptor past select's FD_SETSIZE (the poll and epoll "
+                 "backends have no such limit)");
     default:
         return strerror(err);
     }

@@ -2,6 +2,7 @@
 #include "urlopen.h"
 #include "clock.h"
 #include "dial.h"
+#include "i18n.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +30,7 @@ static int fail(url_response *resp, const char *fmt, ...)
 static const char *why(int err)
 {
     return err == EAGAIN || err == EWOULDBLOCK || err == EINPROGRESS || err == ETIMEDOUT
-               ? "timed out"
+               ? _("timed out")
                : strerror(err);
 }
 
@@ -72,15 +73,15 @@ static int open_connection(const url *u, double deadline, url_response *resp)
     snprintf(port, sizeof port, "%u", u->port);
     rc = getaddrinfo(u->host, port, &hints, &res);
     if (rc != 0)
-        return fail(resp, "cannot resolve %s: %s", u->host,
+        return fail(resp, _("cannot resolve %s: %s"), u->host,
                     rc == EAI_SYSTEM ? why(errno) : gai_strerror(rc));
     fd = dial_addrinfo(res, deadline, poll_writable);
     freeaddrinfo(res);
     if (fd < 0)
-        return fail(resp, "cannot connect to %s port %u: %s", u->host, u->port, why(errno));
+        return fail(resp, _("cannot connect to %s port %u: %s"), u->host, u->port, why(errno));
     /* From here on, ordinary blocking calls. */
     if ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
-        fail(resp, "cannot connect to %s port %u: %s", u->host, u->port, strerror(errno));
+        fail(resp, _("cannot connect to %s port %u: %s"), u->host, u->port, strerror(errno));
         close(fd);
         return -1;
     }
@@ -95,7 +96,7 @@ static int send_request(int fd, const url *u, double deadline, url_response *res
         ssize_t r;
         if (until(fd, SO_SNDTIMEO, deadline) != 0 ||
             (r = send(fd, req + sent, n - sent, MSG_NOSIGNAL)) < 0)
-            return fail(resp, "sending the request: %s", why(errno));
+            return fail(resp, _("sending the request: %s"), why(errno));
         sent += (size_t)r;
     }
     return 0;
@@ -113,25 +114,25 @@ static int read_response(int fd, double deadline, url_response *resp)
         if (resp->raw_len == cap) {
             char *more;
             if (cap == URLOPEN_MAX_RESPONSE)
-                return fail(resp, "response larger than %u MiB", URLOPEN_MAX_RESPONSE >> 20);
+                return fail(resp, _("response larger than %u MiB"), URLOPEN_MAX_RESPONSE >> 20);
             cap = cap ? cap * 2 : 16384;
             if (!(more = realloc(resp->raw, cap)))
-                return fail(resp, "out of memory");
+                return fail(resp, _("out of memory"));
             resp->raw = more;
         }
         if (until(fd, SO_RCVTIMEO, deadline) != 0 ||
             (got = recv(fd, resp->raw + resp->raw_len, cap - resp->raw_len, 0)) < 0)
-            return fail(resp, "reading the response: %s", why(errno));
+            return fail(resp, _("reading the response: %s"), why(errno));
         resp->raw_len += (size_t)got;
         rc = http_parse_response(resp->raw, resp->raw_len, got == 0, &r, &err);
         if (rc == HTTP_ERROR)
-            return fail(resp, "bad response: %s", err);
+            return fail(resp, _("bad response: %s"), _(err));
         if (rc == HTTP_COMPLETE) {
             resp->status = r.status;
             resp->framing = r.framing;
             resp->body_len = r.body_len;
             if (r.status < 200 || r.status > 299)
-                return fail(resp, "the server answered %d (%zu bytes)", r.status, r.body_len);
+                return fail(resp, _("the server answered %d (%zu bytes)"), r.status, r.body_len);
             return 0;
         }
     }
@@ -146,9 +147,9 @@ int urlopen(const char *text, double timeout, url_response *resp)
 
     memset(resp, 0, sizeof *resp);
     if ((err = url_parse(text, &u)) != NULL)
-        return fail(resp, "bad URL: %s", err);
+        return fail(resp, _("bad URL: %s"), _(err));
     if (u.scheme == URL_HTTPS)
-        return fail(resp, "https is not supported (no TLS in this lesson): use http://");
+        return fail(resp, _("https is not supported (no TLS in this lesson): use http://"));
     if ((fd = open_connection(&u, deadline, resp)) < 0)
         return -1;
     rc = send_request(fd, &u, deadline, resp);
