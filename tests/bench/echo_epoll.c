@@ -10,7 +10,8 @@
  *                                        the client: N connections, each
  *                                        sends B bytes and waits for the
  *                                        echo, again and again, for S s;
- *                                        prints "X messages/s"
+ *                                        prints "N messages" and
+ *                                        "X messages/s"
  *   echo_epoll [--quick]                 both: a server in a child process
  *                                        driven by the client (the bench
  *                                        Makefile's `make run`)
@@ -187,7 +188,7 @@ struct client {
     size_t got; /* bytes of the current echo received */
 };
 
-static double run_client(long p)
+static double run_client(long p, unsigned long long *count)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -231,9 +232,10 @@ static double run_client(long p)
             if (send(c->fd, msg, (size_t)size, MSG_NOSIGNAL) != size)
                 cl_err_exit("send");
         }
-        if ((done & 63) == 0 && cl_now() >= end)
+        if (cl_now() >= end) /* once per epoll_wait: a vDSO call, no system call */
             break;
     }
+    *count = done;
     t0 = (double)done / (cl_now() - t0);
     for (long i = 0; i < conns; i++)
         close(cs[i].fd);
@@ -256,7 +258,9 @@ int main(int argc, char **argv)
     } else if (drive) {
         if (!port)
             cl_usage_err("--drive needs --port");
-        printf("%.0f messages/s\n", run_client(port));
+        unsigned long long count;
+        double rate = run_client(port, &count);
+        printf("%llu messages\n%.0f messages/s\n", count, rate); /* echo_bench.sh reads both */
     } else { /* both: the server in a child */
         int lfd = listen_on(0), p = cosock_local_port(lfd);
         pid_t pid = fork();
@@ -267,8 +271,10 @@ int main(int argc, char **argv)
         close(lfd);
         if (quick)
             seconds = 0.3;
+        unsigned long long count;
+        double rate = run_client(p, &count);
         printf("echo_epoll: %ld connections, %ld-byte messages: %.0f messages/s\n", conns,
-               size, run_client(p));
+               size, rate);
         kill(pid, SIGTERM);
         waitpid(pid, NULL, 0);
     }
