@@ -161,31 +161,36 @@ done
 # only on the one measured, so the baseline beside it is measured the
 # same way in the same run; recv and send are counted on their own too,
 # and "the rest" is setup (socket, connect, accept, epoll_ctl, close: a
-# share that a short run makes large).
-events=raw_syscalls:sys_enter
+# share that a short run makes large). Beside them the CPU time the
+# process used per message (task-clock: on-CPU time only, so it does not
+# count the time spent waiting for the peer), a second view of the cost
+# that is less at the mercy of the pace than messages/s.
+events=raw_syscalls:sys_enter,task-clock
 split=false
 if perf stat -e "$events,syscalls:sys_enter_recvfrom,syscalls:sys_enter_sendto,syscalls:sys_enter_epoll_wait" \
     true >/dev/null 2>&1; then
     events=$events,syscalls:sys_enter_recvfrom,syscalls:sys_enter_sendto,syscalls:sys_enter_epoll_wait
     split=true
 fi
-# per FILE MESSAGES: "T/msg" or, with the split, "T/msg (recv+send R, epoll_wait W)"
+# per FILE MESSAGES: "T" or, with the split, "T (recv+send R, epoll_wait W,
+# the rest X)", then "CPU C us/message"
 per() {
     awk -F, -v m="$2" -v bysc="$split" '
         $3 ~ /raw_syscalls/ { t = $1 }
         $3 ~ /recvfrom|sendto/ { rs += $1 }
         $3 ~ /epoll_wait/ { w = $1 }
+        $3 ~ /task-clock/ { cpu = $1 }
         END {
             if (m <= 0) { print "-"; exit }
             printf "%.2f", t / m
             if (bysc == "true")
                 printf "  (recv+send %.2f, epoll_wait %.2f, the rest %.2f)", rs / m, w / m, (t - rs - w) / m
-            printf "\n"
+            printf "  CPU %.1f us/message\n", cpu * 1000 / m
         }' "$1"
 }
 msgs07() { sed -n 's/^messages: \([0-9]*\) sent.*/\1/p' "$1"; }
 msgs_hand() { sed -n 's/^\([0-9]*\) messages$/\1/p' "$1"; }
-if perf stat -e raw_syscalls:sys_enter true >/dev/null 2>&1; then
+if perf stat -e raw_syscalls:sys_enter,task-clock true >/dev/null 2>&1; then
     echo "system calls per message (perf stat -e raw_syscalls:sys_enter, 64 B, target 2.0):"
     for n in 100 1000; do
         # the servers: perf runs the server, and ends when it is stopped
