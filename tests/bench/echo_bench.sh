@@ -8,6 +8,7 @@
 #                                   each run lasts SECONDS (default 2), and
 #                                   each figure is the best of N rounds
 #                                   (default 3)
+#                                   --pin: servers on cpu 0, clients on 1
 #   tests/bench/echo_bench.sh --quick
 #                                   0.5 s runs, one round (a smoke test)
 #
@@ -38,7 +39,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 2
 root=$PWD
 secs=2 runs=3 pin=false
-usage() { sed -n '6,13p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '7,13p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) secs=0.5 runs=1 ;;
@@ -76,9 +77,12 @@ cleanup() {
 trap cleanup EXIT
 
 # start NAME CMD...: run a server printing "... listening on ADDR:PORT"
-# first; sets $port.
+# first; sets $port. The log is emptied here, not only by the server's
+# redirection, which happens in the child, later: the previous round's
+# server of that name has left its port in it.
 start() {
     local name=$1; shift
+    : >"$out/$name.log"
     "$@" >"$out/$name.log" 2>&1 &
     pids+=($!)
     for _ in $(seq 100); do
