@@ -95,6 +95,90 @@ else
     echo "ok: ${#sources[@]} sources, every string marked"
 fi
 
+# The walkthrough (bash): what it says through echo, printf, fail and
+# usage_err, here-documents included, must come from gettext. A small
+# shell scanner finds its quoted strings (those inside $(...) too) and
+# skips comments; the course's Python lines are not said through those.
+cat >"$tmp/shlint.pl" <<'PERL'
+use strict; use warnings;
+# A small shell scanner: quoted strings (double-quoted ones with their
+# $(...) inside scanned too), comments skipped; each string with the text
+# before it in its command (since the line, ;, |, { or $( began).
+my @allow; open(my $a, "<", shift @ARGV) or die;
+while (<$a>) { chomp; next if /^\s*(#|$)/; push @allow, $_ }
+my ($src, $i, $f, @found);
+sub line_at { 1 + (substr($src, 0, $_[0]) =~ tr/\n//) }
+sub cmd { # until the ) that closes $( (or the end): returns nothing
+    my $depth = shift;  # 0: the whole file
+    my $ctx = "";
+    while ($i < length $src) {
+        my $c = substr($src, $i, 1);
+        if ($c eq "\\") { $ctx .= substr($src, $i, 2); $i += 2; next }
+        if ($c eq "#" && ($ctx eq "" || $ctx =~ /[\s;|&({]\z/)) { # a comment
+            $i++ while $i < length $src && substr($src, $i, 1) ne "\n"; next }
+        if (substr($src, $i) =~ /^<<-?\s*(['"]?)(\w+)\1[^\n]*\n(.*?)^\s*\2$/ms) { # a here-document
+            my ($quoted, $body, $len) = ($1, $3, $+[0]);
+            push @found, [$body, "echo <<", line_at($i) + 1];
+            $i += $len; next }
+        if ($c eq "'") {
+            my $j = index($src, "'", $i + 1); $j = length $src if $j < 0;
+            push @found, [substr($src, $i + 1, $j - $i - 1), $ctx, line_at($i)];
+            $ctx .= "S"; $i = $j + 1; next }
+        if ($c eq '"') { my $at = $i; $i++; my $t = dq(); push @found, [$t, $ctx, line_at($at)]; $ctx .= "S"; next }
+        if (substr($src, $i, 2) eq '$(') { $i += 2; cmd($depth + 1); $ctx .= "C"; next }
+        if ($c eq "(") { $i++; cmd($depth + 1); next } # a subshell, (( )) or case pattern group
+        if ($c eq ")" && $depth) { $i++; return }
+        if ($c =~ /[\n;|{]/) { $ctx = "" } else { $ctx .= $c }
+        $i++;
+    }
+}
+sub dq { # inside "...": its text, $(...) as a space
+    my $t = "";
+    while ($i < length $src) {
+        my $c = substr($src, $i, 1);
+        if ($c eq "\\") { $t .= substr($src, $i, 2); $i += 2; next }
+        if ($c eq '"') { $i++; return $t }
+        if (substr($src, $i, 2) eq '$(') { $i += 2; cmd(1); $t .= " "; next }
+        $t .= $c; $i++;
+    }
+    return $t;
+}
+for $f (@ARGV) {
+    open(my $h, "<", $f) or die "$f: $!"; $src = do { local $/; <$h> }; $i = 0; @found = ();
+    cmd(0);
+    for (@found) {
+        my ($text, $ctx, $ln) = @$_;
+        next if $ctx =~ /\bgettext\s+\z/;          # translated
+        next unless $ctx =~ /\b(echo|printf|fail|usage_err)\b/;  # said to a person
+        (my $words = $text) =~ s/\$\{[^}]*\}|\$\w+|%[-0-9.]*[a-z]|\\.|--?[A-Za-z][\w-]*|[\w.-]*\/[\w.\/-]*/ /g;
+        next unless $words =~ /[A-Za-z]{2,}[,:;.!?)]?\s+[(]?[A-Za-z]{2,}/;
+        next if grep { $text eq $_ } @allow;
+        (my $one = $text) =~ s/\n/\\n/g;
+        print "$f:$ln: $one\n";
+    }
+}
+PERL
+shlint() { perl "$tmp/shlint.pl" "$allow" "$@"; }
+printf '%s\n' 'echo "an unmarked sentence" # a comment with words' \
+    "printf \"\$(gettext 'a marked sentence')\\n\"" 'cat <<EOT' 'a here document' 'EOT' \
+    "x='not said to anyone here'" \
+    "fail \"\$(printf \"\$(gettext 'a marked %s')\" \"\$n\") as well\"" >"$tmp/bad.sh"
+if [ "$(shlint "$tmp/bad.sh")" != "$tmp/bad.sh:1: an unmarked sentence
+$tmp/bad.sh:4: a here document\\n
+$tmp/bad.sh:7:   as well" ]; then
+    echo "FAIL: the walkthrough's lint does not find the three unmarked strings of a sample:"
+    shlint "$tmp/bad.sh"
+    fail=1
+fi
+unmarked=$(shlint common/walkthrough.sh)
+if [ -n "$unmarked" ]; then
+    echo "FAIL: the walkthrough says this without gettext:"
+    echo "$unmarked" | sed 's/^/    /'
+    fail=1
+else
+    echo "ok: common/walkthrough.sh, everything it says through gettext"
+fi
+
 # Every marked string is in zh_CN.po, translated and not fuzzy.
 xgettext --from-code=UTF-8 --language=C -k_ -kN_ -o "$tmp/now.pot" \
     $(ls 0[1-7]_*/*.c common/*.c) || { echo "FAIL: xgettext"; exit 1; }
