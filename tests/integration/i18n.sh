@@ -254,6 +254,21 @@ if [ -x 03_gevent_sleep/03_gevent_sleep ] && [ -x 07_load_client/07_load_client 
         echo "FAIL: 07 --lang zh --trace (two threads): columns not aligned:"
         head -n 20 "$tmp/align07"; fail=1; }
     [ $fail -eq 0 ] && echo "ok: --lang zh --trace: 03's and 07's columns line up in display width"
+    # The walkthrough's prompts, in both languages, leave room on an
+    # 80-column projector for the key typed after them (76 columns at
+    # most); walkthrough_tty.sh sees them drawn on one line, where tmux is.
+    for id in '[Enter] run lesson %s [t]race [p]ython [n]otice [b]ack [q]uit [?]keys > ' \
+              '[Enter] next [r]again [t]race [p]ython [n]otice [b]ack [q]uit [?]keys > '; do
+        grep -qF "$id" common/walkthrough.sh || { echo "FAIL: no prompt '$id' in the walkthrough"; fail=1; }
+        for l in en zh_CN; do
+            p=$(LANGUAGE=$l LC_ALL=C.UTF-8 TEXTDOMAINDIR=common/po/locale gettext corolab "$id")
+            # shellcheck disable=SC2059
+            w=$(printf "$p" 07 | perl -CSD -ne '$n = 0; $n += /\p{Ea=W}|\p{Ea=F}/ ? 2 : 1 for split //; print $n')
+            if [ -n "$w" ] && [ "$w" -le 76 ]; then echo "ok: a walkthrough prompt in $l: $w columns"
+            else echo "FAIL: the walkthrough's prompt in $l is ${w:-?} columns (76 at most): $p"; fail=1; fi
+        done
+    done
+
 else
     echo "note: lessons or the catalogue not built: the trace's alignment not checked"
 fi
