@@ -240,9 +240,9 @@ lesson_dir() { local d; for d in "$1"_*/; do [ -d "$d" ] && echo "${d%/}" && ret
 # is refolded to 71 columns; Chinese keeps its translator's line breaks
 # (fold counts bytes, not CJK's double-width columns). Continuation lines
 # are indented under the label.
-fit() {
-    local t=$1
-    [ -n "$zh" ] || t=$(printf '%s' "$t" | tr '\n' ' ' | fold -s -w 71 | sed 's/ *$//')
+fit() { # TEXT [ascii]: fold to 80 columns (fold counts bytes: Chinese is
+    local t=$1     # folded by hand in the catalogue, ASCII such as Python always here)
+    [ -n "$zh" ] && [ "${2-}" != ascii ] || t=$(printf '%s' "$t" | tr '\n' ' ' | fold -s -w 71 | sed 's/ *$//')
     printf '%s' "${t//$'\n'/$'\n'         }"
 }
 
@@ -252,7 +252,7 @@ banner() { # NN
     local readme=README.md
     [ -n "$zh" ] && [ -f "$dir/README.zh.md" ] && readme=README.zh.md
     printf '\n%s======== %s ========%s\n' "$B" "$(printf "$(gettext 'Lesson %s: %s')" "$n" "${TITLE[$n]}")" "$N"
-    printf '%sPython:%s  %s\n' "$B" "$N" "$(fit "${PYTHON[$n]}")"
+    printf '%sPython:%s  %s\n' "$B" "$N" "$(fit "${PYTHON[$n]}" ascii)"
     printf '%s%s%s   %s\n' "$B" "$(gettext 'Watch:')" "$N" "$(fit "${WATCH[$n]}")"
     [ -n "$dir" ] && [ -f "$dir/README.md" ] &&
         printf "%s$(gettext '(more in %s)')%s\n" "$D" "$dir/$readme" "$N"
