@@ -368,6 +368,10 @@ static void print_summary(const struct srv_stats *s)
 {
     char extra[256] = "";
     size_t k = 0;
+    /* Counts of trouble only when there was some: the line fits 80 columns. */
+    if (s->refused)
+        k += (size_t)snprintf(extra + k, sizeof extra - k, _("%lu refused (--max-conns), "),
+                              s->refused);
     if (s->past_fd_setsize)
         k += (size_t)snprintf(extra + k, sizeof extra - k, _("%lu refused (past FD_SETSIZE), "),
                               s->past_fd_setsize);
@@ -378,8 +382,8 @@ static void print_summary(const struct srv_stats *s)
         snprintf(extra + k, sizeof extra - k, _("%lu log lines dropped (stdout full), "),
                  s->log_dropped);
     /* The summary may wait a little for stdout: it is the last line. */
-    say_waiting(2000, _("summary: %lu connections, %lu refused (--max-conns), %s%llu bytes echoed, "
-                  "at most %lu at once"), s->accepted, s->refused, extra, s->bytes, s->peak);
+    say_waiting(2000, _("summary: %lu connections, %s%llu bytes echoed, at most %lu at once"),
+                s->accepted, extra, s->bytes, s->peak);
 }
 
 int srv_summary(void)

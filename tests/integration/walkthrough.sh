@@ -27,6 +27,10 @@ timeout 500 common/walkthrough.sh </dev/null >"$out/all.log" 2>"$out/all.err"
 st=$?
 cat "$out/all.log" "$out/all.err"
 check "runs straight through and exits 0 (was $st)" "$([ $st = 0 ]; echo $?)"
+# Every line fits an 80-column projector (display columns: CJK counts two).
+wide=$(perl -CSD -ne 's/\e\[[0-9;]*m//g; chomp; my $n = 0;
+    $n += /\p{Ea=W}|\p{Ea=F}/ ? 2 : 1 for split //; print "$n: $_\n" if $n > 80' "$out/all.log")
+check "every line fits 80 columns${wide:+: $wide}" "$([ -z "$wide" ]; echo $?)"
 check "no pause prompt without a terminal" "$(! grep -q '\[Enter\]' "$out/all.log"; echo $?)"
 for d in [0-9][0-9]_*/; do
     name=${d%/}

@@ -31,6 +31,11 @@ for n in 3 4; do
         "$(grep -q "^✓ 0${n}_.* 与预期的输出一致" "$out/zh$n.log"; echo $?)"
     check "Chinese summary" "$(grep -q '^演示：1 个一致，0 个失败' "$out/zh$n.log"; echo $?)"
 done
+# 06 too: its summary and the 100-thread server's are the widest lines.
+timeout 200 common/walkthrough.sh --lang zh --only 6 </dev/null >"$out/zh6.log" 2>&1
+wide=$(perl -CSD -ne 's/\e\[[0-9;]*m//g; chomp; my $n = 0;
+    $n += /\p{Ea=W}|\p{Ea=F}/ ? 2 : 1 for split //; print "$n: $_\n" if $n > 80' "$out"/zh*.log)
+check "every line fits 80 columns in Chinese (CJK counts two)${wide:+: $wide}" "$([ -z "$wide" ]; echo $?)"
 check "lesson 03 ran in Chinese" "$(grep -q '^joinall：两个都完成' "$out/zh3.log"; echo $?)"
 check "04 keeps the course's English Task lines" "$(grep -q '^Task 3 done$' "$out/zh4.log"; echo $?)"
 
