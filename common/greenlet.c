@@ -1,6 +1,7 @@
 /* greenlet.c - explicit-switch coroutines on top of cl_ctx_switch. */
 #include "greenlet.h"
 #include "sanitize.h"
+#include "slab.h"
 #include "i18n.h"
 
 #include <errno.h>
@@ -48,13 +49,37 @@ const char *greenlet_name(const greenlet *g, char *buf, size_t len)
     return buf;
 }
 
+static void name_free(greenlet *g)
+{
+    if (g->name_in_slab)
+        cl_slabs_free(g->thread->blocks, g->name, strlen(g->name) + 1);
+    else
+        free(g->name);
+    g->name = NULL;
+    g->name_in_slab = 0;
+}
+
 int greenlet_set_name(greenlet *g, const char *name)
 {
     char *copy = NULL;
-    if (name && !(copy = strdup(name)))
-        return -1; /* strdup said ENOMEM */
-    free(g->name);
+    bool in_slab = false;
+    if (name) {
+        size_t n = strlen(name) + 1, cap;
+        /* Short names, on the greenlet's own thread, from its blocks (a
+         * name per task, a million tasks): the size is the length's. */
+        if (g->thread == gt && n <= CL_SLABS_MAX) {
+            copy = cl_slabs_alloc(g->thread->blocks, n, &cap);
+            in_slab = true;
+        } else {
+            copy = malloc(n);
+        }
+        if (!copy)
+            return -1; /* errno ENOMEM */
+        memcpy(copy, name, n);
+    }
+    name_free(g);
     g->name = copy;
+    g->name_in_slab = in_slab;
     return 0;
 }
 
@@ -107,7 +132,9 @@ static void thread_exit(void *p)
         release_dead(t);
     cl_stack_put(t->shared);
     cl_stack_put(t->restorer_stack);
-    free(t->main.name);
+    name_free(&t->main);
+    cl_slabs_fini(t->blocks);
+    free(t->blocks);
     free(t);
     gt = NULL;
 }
@@ -125,6 +152,10 @@ static struct greenlet_thread *thread_state(void)
         return t;
     pthread_once(&thread_key_once, make_key);
     t = calloc(1, sizeof *t);
+    if (t && !(t->blocks = calloc(1, sizeof *t->blocks))) {
+        free(t);
+        t = NULL;
+    }
     if (!t)
         fatal(_("out of memory making a thread's main greenlet"));
     t->main.thread = t;
@@ -154,6 +185,14 @@ void greenlet_set_switch_hook(greenlet_switch_hook hook)
 }
 
 /* ---- making and freeing ---- */
+
+/* A SHARED greenlet's copy of its frames goes back to the blocks. */
+static void saved_free(struct greenlet_thread *t, greenlet *g)
+{
+    cl_slabs_free(t->blocks, g->saved, g->saved_cap);
+    g->saved = NULL;
+    g->saved_cap = g->saved_len = 0;
+}
 
 static void entry(void *arg, void *value);
 static int ensure_shared(struct greenlet_thread *t);
@@ -261,11 +300,8 @@ int greenlet_free(greenlet *g)
     g->stack = NULL;
     g->state = GREENLET_DEAD;
     g->fast = 0;
-    free(g->saved);
-    g->saved = NULL;
-    g->saved_cap = g->saved_len = 0;
-    free(g->name);
-    g->name = NULL;
+    saved_free(t, g);
+    name_free(g);
     g->freed = 1;
     if (g->children) {
         /* Children still point here: stay, dead, so that their results
@@ -418,11 +454,13 @@ static void shared_evict(struct greenlet_thread *t)
     sp = cl_ctx_sp(&o->ctx) - CL_CTX_SP_MARGIN;
     n = (size_t)(shared_top(t) - sp);
     if (n > o->saved_cap) {
-        char *p = realloc(o->saved, n);
+        size_t cap;
+        char *p = cl_slabs_alloc(t->blocks, n, &cap);
         if (!p)
             fatal(_("out of memory saving a shared-stack greenlet"));
+        saved_free(t, o);
         o->saved = p;
-        o->saved_cap = (unsigned)n;
+        o->saved_cap = (unsigned)cap;
     }
     copy_frames(o->saved, sp, n);
     o->saved_len = (unsigned)n;
@@ -538,9 +576,7 @@ static void entry(void *arg, void *value)
     } else {
         if (t->shared_owner == g)
             t->shared_owner = NULL;
-        free(g->saved);
-        g->saved = NULL;
-        g->saved_cap = g->saved_len = 0;
+        saved_free(t, g);
     }
     switch_slow(t, g, g->parent, g->result); /* it skips dead parents */
     fatal(_("a dead greenlet was resumed, or its parent could not be started"));

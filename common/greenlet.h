@@ -70,6 +70,7 @@ struct greenlet {
                             * (not started, dead, or on the shared stack) */
     unsigned char freed;   /* greenlet_free'd while it still had children:
                             * kept, dead, until the last one goes */
+    unsigned char name_in_slab; /* name is from its thread's blocks */
     unsigned id;           /* 1, 2, ... in order of making, per thread */
     unsigned children;     /* greenlets whose parent this is */
     cl_stack *stack;       /* GUARDED: its own stack, taken when made */
@@ -192,6 +193,9 @@ struct greenlet_thread {
     greenlet *restore_to;
     cl_fiber restorer_asan;
     cl_fiber shared_asan;     /* the shared stack, for ASan */
+    /* Where SHARED greenlets' saved frames and the names live: size
+     * classes of slabs (slab.h), not malloc (a million of each in 04). */
+    struct cl_slabs *blocks;
 };
 extern __thread struct greenlet_thread *greenlet_tls_;
 extern greenlet_switch_hook greenlet_hook_;

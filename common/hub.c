@@ -21,6 +21,7 @@
 #include "trace.h"
 #include "clock.h"
 #include "i18n.h"
+#include "slab.h"
 
 #include <errno.h>
 #include <math.h>
@@ -53,7 +54,9 @@ struct hub {
     bool yielded;            /* someone called hub_sleep(0) this turn */
     size_t blocked;          /* waiters blocked on anything but run_waiter */
     struct hub_waiter *run_waiter; /* the greenlet in hub_run */
-    struct cl_list all;      /* every task, of hub_task.all_link */
+    cl_slab tasks;           /* every task's record (slab.h): shutdown
+                              * frees those still there, so no list links
+                              * them and freeing one touches no other */
     bool said_start_failure; /* could_not_start has written to stderr */
     void (*on_shutdown[HUB_SHUTDOWN_HOOKS])(void); /* hub_on_shutdown */
 };
@@ -329,13 +332,11 @@ bool hub_task_is_ours(const hub_task *t)
 static void free_task(struct hub *h, hub_task *t)
 {
     struct hub_task_hook *hook = t->on_end;
-    (void)h;
     t->on_end = NULL;
     if (hook) /* freed unended (hub_shutdown): its group must forget it */
         hook->ended(hook, t);
-    cl_list_remove(&t->all_link);
     greenlet_free(&t->g);
-    free(t);
+    cl_slab_free(&h->tasks, t);
 }
 
 /* A task's greenlet ended (or was killed before it started). */
@@ -522,7 +523,7 @@ static struct hub *hub_get(void)
     h->every_edge = h->ops->reports_every_edge(h->backend) != 0;
     waiter_init(&h->main_waiter);
     hub_timers_init(&h->timers);
-    cl_list_init(&h->all);
+    cl_slab_init(&h->tasks, sizeof(hub_task));
     greenlet_main()->data = &h->main_waiter;
     tls_hub = h;
     return h;
@@ -538,9 +539,10 @@ static hub_task *task_new(hub_fn fn, void *arg, const hub_spawn_opts *opts)
 
     if (!h)
         return NULL;
-    t = calloc(1, sizeof *t);
+    t = cl_slab_alloc(&h->tasks);
     if (!t)
         return NULL;
+    memset(t, 0, sizeof *t);
     if (opts) {
         go.stack_kind = opts->stack_kind;
         go.stack_size = opts->stack_size;
@@ -552,7 +554,7 @@ static hub_task *task_new(hub_fn fn, void *arg, const hub_spawn_opts *opts)
          * than leave a task that can never start. */
         int err = errno ? errno : ENOMEM;
         greenlet_free(&t->g);
-        free(t);
+        cl_slab_free(&h->tasks, t);
         errno = err;
         return NULL;
     }
@@ -566,7 +568,6 @@ static hub_task *task_new(hub_fn fn, void *arg, const hub_spawn_opts *opts)
     hub_waitlist_init(&t->joiners);
     t->fn = fn;
     t->arg = arg;
-    cl_list_push_back(&h->all, &t->all_link);
     return t;
 }
 
@@ -991,6 +992,11 @@ int hub_on_shutdown(void (*fn)(void))
     return -1;
 }
 
+static void free_left_task(void *t, void *h)
+{
+    free_task(h, t);
+}
+
 void hub_shutdown(void)
 {
     struct hub *h = tls_hub;
@@ -1003,8 +1009,8 @@ void hub_shutdown(void)
     for (i = 0; i < h->nfds; i++)
         if (h->fds[i])
             hub_fd_forget((int)i);
-    while (!cl_list_empty(&h->all))
-        free_task(h, cl_container_of(h->all.next, hub_task, all_link));
+    cl_slab_foreach(&h->tasks, free_left_task, h);
+    cl_slab_fini(&h->tasks);
     free(h->fds);
     h->fds = NULL; /* libevent may close fds of its own below */
     h->nfds = 0;

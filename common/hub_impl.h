@@ -92,7 +92,6 @@ struct hub_task {
     hub_fn fn;
     void *arg;
     struct hub_waitlist joiners;
-    struct cl_list all_link; /* every task of the hub, for shutdown */
     struct hub_task_hook *on_end;
 };
 
