@@ -31,7 +31,7 @@ greenlet_switch_hook greenlet_hook_;
 static pthread_key_t thread_key;
 static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
 
-static void fatal(const char *what)
+static __attribute__((noreturn)) void fatal(const char *what)
 {
     fprintf(stderr, "corolab: %s\n", what);
     abort();
@@ -368,20 +368,53 @@ static inline void asan_arrive(struct greenlet_thread *t, cl_fiber *self)
                                                         : NULL);
 }
 
-/* The one place a greenlet switch happens: from must be running. */
-static inline void *do_switch(struct greenlet_thread *t, greenlet *from,
-                              greenlet *to, void *value)
+/* A switch away from a SHARED-stack greenlet. Its frames are copied out
+ * when another takes the shared stack, so what lies on it when it parks is
+ * what a million parked greenlets cost: this is a function of its own that
+ * keeps nothing live across the switch (it finds the thread again after),
+ * and without ASan it ends in a tail call, so its own frame is not among
+ * those saved. It calls the out-of-line switch: the inline one would leave
+ * the 128-byte red zone in the copied frames.
+ *
+ * Nothing to do on arrival without ASan: a greenlet whose stack must be
+ * released after its death never switches straight into a SHARED one
+ * (switch_slow sends it through the restorer, which releases first). */
+static __attribute__((noinline)) void *switch_from_shared(greenlet *to,
+                                                          void *value)
 {
+    struct greenlet_thread *t = gt;
+    greenlet *from = t->current;
+
     t->current = to;
     if (unlikely(switch_hook != NULL))
         switch_hook(from, to);
     t->switching_from = from;
     asan_leave(from, &to->asan);
-    /* A SHARED greenlet's frames get copied: the called switch keeps them
-     * compact, where the inline one leaves the 128-byte red zone in them. */
+#ifdef CL_ASAN
+    value = cl_ctx_switch(&from->ctx, &to->ctx, value);
+    t = gt;
+    asan_arrive(t, &t->current->asan);
+    if (unlikely(t->release != NULL))
+        release_dead(t);
+    return value;
+#else
+    return cl_ctx_switch(&from->ctx, &to->ctx, value);
+#endif
+}
+
+/* The one place a switch from a GUARDED greenlet (or main) happens: from
+ * must be running. */
+static inline void *do_switch(struct greenlet_thread *t, greenlet *from,
+                              greenlet *to, void *value)
+{
     if (from->stack_kind == GREENLET_STACK_SHARED)
-        value = cl_ctx_switch(&from->ctx, &to->ctx, value);
-    else if (from->fpu_fixed)
+        return switch_from_shared(to, value);
+    t->current = to;
+    if (unlikely(switch_hook != NULL))
+        switch_hook(from, to);
+    t->switching_from = from;
+    asan_leave(from, &to->asan);
+    if (from->fpu_fixed)
         value = cl_ctx_switch_inline_fixed(&from->ctx, &to->ctx, value);
     else
         value = cl_ctx_switch_inline(&from->ctx, &to->ctx, value);
@@ -389,6 +422,15 @@ static inline void *do_switch(struct greenlet_thread *t, greenlet *from,
     if (unlikely(t->release != NULL))
         release_dead(t);
     return value;
+}
+
+/* Out of line, so that greenlet_switch_out_ has no frame of its own when
+ * it goes to switch_from_shared. */
+static __attribute__((noinline)) void *switch_guarded(struct greenlet_thread *t,
+                                                      greenlet *from,
+                                                      greenlet *to, void *value)
+{
+    return do_switch(t, from, to, value);
 }
 
 static void *switch_slow(struct greenlet_thread *t, greenlet *cur,
@@ -405,8 +447,11 @@ void *greenlet_switch_out_(greenlet *g, void *value)
     }
     cur = t->current;
     if (likely(g->state == GREENLET_ACTIVE &&
-               g->stack_kind == GREENLET_STACK_GUARDED && g != cur))
-        return do_switch(t, cur, g, value);
+               g->stack_kind == GREENLET_STACK_GUARDED && g != cur)) {
+        if (cur->stack_kind == GREENLET_STACK_SHARED) /* parking: no frame */
+            return switch_from_shared(g, value);
+        return switch_guarded(t, cur, g, value);
+    }
     return switch_slow(t, cur, g, value);
 }
 
@@ -488,8 +533,12 @@ static void restorer_main(void *arg, void *value)
     asan_arrive(t, NULL);
     for (;;) {
         greenlet *to = t->restore_to;
-        shared_evict(t);
-        shared_install(t, to);
+        if (t->release)
+            release_dead(t);
+        if (t->shared_owner != to) {
+            shared_evict(t);
+            shared_install(t, to);
+        }
         t->current = to;
         t->switching_from = NULL;
         cl_fiber_leave(&t->restorer_asan, &to->asan);
@@ -533,12 +582,15 @@ static void *switch_slow(struct greenlet_thread *t, greenlet *cur,
             return GREENLET_ERROR;
         return do_switch(t, cur, g, value);
     }
-    if (t->shared_owner == g)
+    /* A greenlet whose stack waits to be released (it is dying on it)
+     * goes through the restorer too, which releases it first: a SHARED
+     * greenlet does nothing on arrival (switch_from_shared). */
+    if (t->shared_owner == g && t->release == NULL)
         return do_switch(t, cur, g, value);
     if (ensure_shared(t) != 0)
         return GREENLET_ERROR;
     g->asan = t->shared_asan;
-    if (cur->stack_kind != GREENLET_STACK_SHARED) {
+    if (cur->stack_kind != GREENLET_STACK_SHARED && t->release == NULL) {
         shared_evict(t);
         shared_install(t, g);
         return do_switch(t, cur, g, value);
@@ -557,16 +609,39 @@ static void *switch_slow(struct greenlet_thread *t, greenlet *cur,
     return value;
 }
 
-/* Every greenlet starts here (via cl_ctx_make) and leaves from here. */
+static void leave_dead(void *result);
+
+/* A greenlet that starts right after another died: release the dead
+ * one's stack first (kept out of entry: see there). */
+static __attribute__((noinline, noreturn)) void entry_releasing(greenlet *g,
+                                                                void *value)
+{
+    release_dead(g->thread);
+    leave_dead(g->run(g->arg, value));
+}
+
+/* Every greenlet starts here (via cl_ctx_make) and leaves from here. Its
+ * frame is under every frame a SHARED greenlet saves when it parks, so it
+ * keeps nothing live across run (the greenlet is found again after, in
+ * leave_dead) and calls nothing before it on the usual path: that keeps
+ * its frame to the return address and the alignment. */
 static void entry(void *arg, void *value)
 {
     greenlet *g = arg;
-    struct greenlet_thread *t = g->thread;
 
-    asan_arrive(t, NULL);
-    if (unlikely(t->release != NULL))
-        release_dead(t);
-    g->result = g->run(g->arg, value);
+    asan_arrive(g->thread, NULL);
+    if (unlikely(g->thread->release != NULL))
+        entry_releasing(g, value);
+    leave_dead(g->run(g->arg, value));
+}
+
+/* The running greenlet's run returned result: it is dead. */
+static __attribute__((noinline, noreturn)) void leave_dead(void *result)
+{
+    struct greenlet_thread *t = gt;
+    greenlet *g = t->current;
+
+    g->result = result;
     g->state = GREENLET_DEAD;
     g->fast = 0;
     if (g->stack_kind == GREENLET_STACK_GUARDED) {

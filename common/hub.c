@@ -260,11 +260,10 @@ static struct hub_waiter *current_waiter(struct hub *h)
     return g->data;
 }
 
-/* Switch to the hub until wake(); returns wake's reason. The deadline
- * (HUB_NO_DEADLINE: none) wakes us with `expiry` (0 for a sleep,
- * ETIMEDOUT for a wait). */
-static int block(struct hub *h, struct hub_waiter *me, uint64_t deadline,
-                 int expiry)
+/* The first half of blocking: the deadline's timer, the counts. 0, or
+ * ENOMEM when there was no room for the timer (nothing is left waiting). */
+static int block_prepare(struct hub *h, struct hub_waiter *me,
+                         uint64_t deadline, int expiry)
 {
     CL_ASSERT(me == current_waiter(h) && !me->blocked && !me->ready);
     if (deadline != HUB_NO_DEADLINE &&
@@ -275,9 +274,49 @@ static int block(struct hub *h, struct hub_waiter *me, uint64_t deadline,
     me->blocked = true;
     if (me != h->run_waiter)
         h->blocked++;
-    greenlet_switch(h->gr, NULL);
+    return 0;
+}
+
+/* The running greenlet is back from the hub: wake's reason. */
+static int woken_reason(void)
+{
+    struct hub_waiter *me = greenlet_current()->data;
     CL_ASSERT(!me->blocked && me->wait_on == HUB_WAIT_NOTHING);
     return me->wake_reason;
+}
+
+/* The second half, for a SHARED-stack greenlet, as hub_fail says it (0,
+ * or -1 with errno). Its frames are copied out while it waits, and a
+ * million of them wait in lesson 04: this function keeps nothing live
+ * across the switch, and its callers reach it by a tail call, so that
+ * only the frames that must be there are saved (common/README.md,
+ * "Stacks"). */
+static __attribute__((noinline)) int park_shared(struct hub *h)
+{
+    greenlet_switch_out_(h->gr, NULL);
+    return hub_fail(woken_reason());
+}
+
+static bool on_shared_stack(void)
+{
+    return greenlet_current()->stack_kind == GREENLET_STACK_SHARED;
+}
+
+/* Switch to the hub until wake(); returns wake's reason. The deadline
+ * (HUB_NO_DEADLINE: none) wakes us with `expiry` (0 for a sleep,
+ * ETIMEDOUT for a wait). */
+static int block(struct hub *h, struct hub_waiter *me, uint64_t deadline,
+                 int expiry)
+{
+    int err = block_prepare(h, me, deadline, expiry);
+    if (err)
+        return err;
+    if (on_shared_stack()) {
+        park_shared(h);
+        return me->wake_reason;
+    }
+    greenlet_switch(h->gr, NULL);
+    return woken_reason();
 }
 
 int hub_block(struct hub_waiter *me, uint64_t deadline)
@@ -695,15 +734,20 @@ static __attribute__((noinline)) int yield_now(void)
     return hub_fail(me->wake_reason);
 }
 
-/* Kept apart from hub_sleep so that a million sleeping SHARED-stack
- * greenlets each save a few bytes less of stack. */
+/* Kept apart from hub_sleep, and ending in a tail call to park_shared,
+ * so that a million sleeping SHARED-stack greenlets save no frame of it. */
 static __attribute__((noinline)) int sleep_until(uint64_t deadline)
 {
     struct hub *h;
     struct hub_waiter *me = blocking_caller(&h);
+    int err;
     if (!me)
         return -1;
-    return hub_fail(block(h, me, deadline, 0));
+    if (!on_shared_stack())
+        return hub_fail(block(h, me, deadline, 0));
+    if ((err = block_prepare(h, me, deadline, 0)) != 0)
+        return hub_fail(err);
+    return park_shared(h);
 }
 
 int hub_sleep(double seconds)
