@@ -296,11 +296,14 @@ int greenlet_free(greenlet *g)
      * them with, and whatever they own is the caller's to have freed. */
     if (t->shared_owner == g)
         t->shared_owner = NULL;
-    cl_stack_put(g->stack);
-    g->stack = NULL;
+    if (g->stack_kind == GREENLET_STACK_GUARDED) {
+        cl_stack_put(g->stack);
+        g->stack = NULL;
+    } else {
+        saved_free(t, g);
+    }
     g->state = GREENLET_DEAD;
     g->fast = 0;
-    saved_free(t, g);
     name_free(g);
     g->freed = 1;
     if (g->children) {

@@ -73,8 +73,10 @@ struct greenlet {
     unsigned char name_in_slab; /* name is from its thread's blocks */
     unsigned id;           /* 1, 2, ... in order of making, per thread */
     unsigned children;     /* greenlets whose parent this is */
-    cl_stack *stack;       /* GUARDED: its own stack, taken when made */
-    char *saved;           /* SHARED: copy of its part of the shared stack */
+    union {                /* by stack_kind: */
+        cl_stack *stack;   /* GUARDED: its own stack, taken when made */
+        char *saved;       /* SHARED: copy of its part of the shared stack */
+    };
     unsigned saved_len, saved_cap;
     char *name;            /* its own copy, or NULL */
     void *data;            /* free for the layer above (the hub's record) */

@@ -123,6 +123,7 @@ static void push_ready(struct hub *h, struct hub_waiter *w)
 {
     if (w->ready)
         return;
+    CL_ASSERT(w->wait_on == HUB_WAIT_NOTHING); /* next_ready's union */
     w->ready = true;
     w->next_ready = NULL;
     if (h->ready_tail)
@@ -395,10 +396,10 @@ static void task_finished(struct hub *h, hub_task *t)
 
 static void *task_main(void *arg, void *value)
 {
-    hub_task *t = arg;
+    hub_task *t = cl_container_of(greenlet_current(), hub_task, g);
     (void)value;
     if (!t->w.killed)
-        return t->fn(t->arg);
+        return t->fn(arg);
     return NULL;
 }
 
@@ -588,7 +589,7 @@ static hub_task *task_new(hub_fn fn, void *arg, const hub_spawn_opts *opts)
         go.name = opts->name;
         t->w.detached = opts->detached;
     }
-    if (greenlet_init(&t->g, task_main, t, h->gr, &go) != 0) {
+    if (greenlet_init(&t->g, task_main, arg, h->gr, &go) != 0) {
         /* No stack (or no copy of its name): say so now, at spawn, rather
          * than leave a task that can never start. */
         int err = errno ? errno : ENOMEM;
@@ -606,7 +607,6 @@ static hub_task *task_new(hub_fn fn, void *arg, const hub_spawn_opts *opts)
     waiter_init(&t->w);
     hub_waitlist_init(&t->joiners);
     t->fn = fn;
-    t->arg = arg;
     return t;
 }
 

@@ -59,7 +59,6 @@ struct hub_fd;
  * stack: SHARED-stack greenlets have their stacks copied away while they
  * wait. Packed with care: a million of these sit in memory in lesson 04. */
 struct hub_waiter {
-    struct hub_waiter *next_ready; /* the ready queue (a FIFO) */
     struct hub_timer timer;  /* its deadline, if it has one */
     short wake_reason;       /* what hub_wake said: 0 or an errno */
     short expiry_reason;     /* what its timer means: 0 (a sleep; a
@@ -73,9 +72,11 @@ struct hub_waiter {
     bool is_task;            /* embedded in a hub_task (not main's) */
     bool finished;           /* tasks: ended, or killed before starting */
     bool detached;           /* tasks: the hub frees it when it ends */
+    /* A waiter on the ready queue waits on nothing: one place for both. */
     union {
         struct cl_list wait_link; /* HUB_WAIT_LIST */
         struct hub_fd *fd;        /* HUB_WAIT_FD */
+        struct hub_waiter *next_ready; /* ready: the ready queue (a FIFO) */
     };
 };
 
@@ -87,10 +88,9 @@ struct hub_task_hook {
 };
 
 struct hub_task {
-    greenlet g;              /* its result is fn's return value */
+    greenlet g;              /* g.arg is fn's argument, g.result its value */
     struct hub_waiter w;
     hub_fn fn;
-    void *arg;
     struct hub_waitlist joiners;
     struct hub_task_hook *on_end;
 };
