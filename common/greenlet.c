@@ -189,9 +189,9 @@ void greenlet_set_switch_hook(greenlet_switch_hook hook)
 /* A SHARED greenlet's copy of its frames goes back to the blocks. */
 static void saved_free(struct greenlet_thread *t, greenlet *g)
 {
-    cl_slabs_free(t->blocks, g->saved, g->saved_cap);
+    cl_slabs_free(t->blocks, g->saved, cl_slabs_cap(g->saved_len));
     g->saved = NULL;
-    g->saved_cap = g->saved_len = 0;
+    g->saved_len = 0;
 }
 
 static void entry(void *arg, void *value);
@@ -501,14 +501,16 @@ static void shared_evict(struct greenlet_thread *t)
         return;
     sp = cl_ctx_sp(&o->ctx) - CL_CTX_SP_MARGIN;
     n = (size_t)(shared_top(t) - sp);
-    if (n > o->saved_cap) {
+    /* A block of exactly n's size class (the capacity is not kept: it is
+     * cl_slabs_cap(saved_len)); the same one again when it parks at a
+     * depth of the same class, as it usually does. */
+    if (!o->saved || cl_slabs_cap(n) != cl_slabs_cap(o->saved_len)) {
         size_t cap;
         char *p = cl_slabs_alloc(t->blocks, n, &cap);
         if (!p)
             fatal(_("out of memory saving a shared-stack greenlet"));
         saved_free(t, o);
         o->saved = p;
-        o->saved_cap = (unsigned)cap;
     }
     copy_frames(o->saved, sp, n);
     o->saved_len = (unsigned)n;

@@ -62,24 +62,26 @@ struct greenlet {
     void *arg;
     void *result;          /* run's return value once dead */
     unsigned char state;   /* enum greenlet_state */
-    unsigned char stack_kind;
-    unsigned char owns_memory; /* made by greenlet_new */
-    unsigned char fpu_fixed;   /* never changes the FPU control state */
     unsigned char fast;    /* greenlet_switch's inline path may switch to or
                             * from it: 1, or 2 if fpu_fixed; 0: it may not
                             * (not started, dead, or on the shared stack) */
-    unsigned char freed;   /* greenlet_free'd while it still had children:
-                            * kept, dead, until the last one goes */
-    unsigned char name_in_slab; /* name is from its thread's blocks */
+    /* one byte of bits (a million SHARED greenlets: every byte counts) */
+    unsigned char stack_kind : 1;  /* enum greenlet_stack_kind */
+    unsigned char owns_memory : 1; /* made by greenlet_new */
+    unsigned char fpu_fixed : 1;   /* never changes the FPU control state */
+    unsigned char freed : 1;       /* greenlet_free'd while it still had
+                                    * children: kept, dead, until the last
+                                    * one goes */
+    unsigned char name_in_slab : 1; /* name is from its thread's blocks */
     unsigned id;           /* 1, 2, ... in order of making, per thread */
     unsigned children;     /* greenlets whose parent this is */
+    /* SHARED: bytes in saved; its capacity is cl_slabs_cap(saved_len) */
+    unsigned saved_len;
     union {                /* by stack_kind: */
         cl_stack *stack;   /* GUARDED: its own stack, taken when made */
         char *saved;       /* SHARED: copy of its part of the shared stack */
     };
-    unsigned saved_len, saved_cap;
     char *name;            /* its own copy, or NULL */
-    void *data;            /* free for the layer above (the hub's record) */
     cl_fiber asan;         /* AddressSanitizer's view (empty without it) */
 };
 

@@ -24,6 +24,7 @@
 #include "slab.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -108,7 +109,8 @@ int hub_deadline(double timeout, uint64_t *deadline)
 static int timer_set(struct hub *h, struct hub_waiter *w, uint64_t deadline,
                      int expiry_reason)
 {
-    w->expiry_reason = (short)expiry_reason;
+    CL_ASSERT(expiry_reason >= 0 && expiry_reason <= UCHAR_MAX);
+    w->expiry_reason = (unsigned char)expiry_reason;
     return hub_timers_add(&h->timers, &w->timer, deadline);
 }
 
@@ -206,8 +208,9 @@ static void wake(struct hub *h, struct hub_waiter *w, int reason)
         return;
     if (cl_trace_on) /* before what it waited on is undone */
         cl_trace_wake(waiter_greenlet(w), "%s", wake_why(h, w, reason));
+    CL_ASSERT(reason >= 0 && reason <= UCHAR_MAX);
     w->blocked = false;
-    w->wake_reason = (short)reason;
+    w->wake_reason = (unsigned char)reason;
     if (w != h->run_waiter) {
         CL_ASSERT(h->blocked > 0);
         h->blocked--;
@@ -253,12 +256,25 @@ void hub_wake_all(struct hub_waitlist *wl, int reason)
 
 static struct hub *hub_get(void);
 
+static void *task_main(void *arg, void *value);
+
+/* The waiter of a greenlet of this thread: its task's (a task's greenlet
+ * runs task_main: no pointer in the greenlet says so), the main greenlet's
+ * (the hub's main_waiter), or NULL (the hub's own greenlet, one the hub
+ * did not spawn, or no hub). */
+static struct hub_waiter *waiter_of(greenlet *g)
+{
+    if (g->run == task_main)
+        return &cl_container_of(g, hub_task, g)->w;
+    if (tls_hub && g == greenlet_main())
+        return &tls_hub->main_waiter;
+    return NULL;
+}
+
 static struct hub_waiter *current_waiter(struct hub *h)
 {
-    greenlet *g = greenlet_current();
-    if (g == h->gr)
-        return NULL;
-    return g->data;
+    (void)h;
+    return waiter_of(greenlet_current());
 }
 
 /* The first half of blocking: the deadline's timer, the counts. 0, or
@@ -281,7 +297,7 @@ static int block_prepare(struct hub *h, struct hub_waiter *me,
 /* The running greenlet is back from the hub: wake's reason. */
 static int woken_reason(void)
 {
-    struct hub_waiter *me = greenlet_current()->data;
+    struct hub_waiter *me = waiter_of(greenlet_current());
     CL_ASSERT(!me->blocked && me->wait_on == HUB_WAIT_NOTHING);
     return me->wake_reason;
 }
@@ -418,7 +434,7 @@ static void reap(struct hub *h, hub_task *t)
  * stderr. */
 static void could_not_start(struct hub *h, hub_task *t, int err)
 {
-    t->w.start_error = (short)(err ? err : ENOMEM);
+    t->w.start_error = (unsigned char)(err > 0 && err <= UCHAR_MAX ? err : ENOMEM);
     t->g.state = GREENLET_DEAD;
     if (cl_trace_on)
         cl_tracef("%s could not start: %s", t->g.name ? t->g.name : "a greenlet",
@@ -564,7 +580,6 @@ static struct hub *hub_get(void)
     waiter_init(&h->main_waiter);
     hub_timers_init(&h->timers);
     cl_slab_init(&h->tasks, sizeof(hub_task));
-    greenlet_main()->data = &h->main_waiter;
     tls_hub = h;
     return h;
 }
@@ -602,7 +617,6 @@ static hub_task *task_new(hub_fn fn, void *arg, const hub_spawn_opts *opts)
         char n[32];
         cl_tracef("spawn %s", greenlet_name(&t->g, n, sizeof n));
     }
-    t->g.data = &t->w;
     t->w.is_task = true;
     waiter_init(&t->w);
     hub_waitlist_init(&t->joiners);
@@ -706,13 +720,12 @@ const char *hub_task_name(const hub_task *t, char *buf, size_t len)
 
 hub_task *hub_current(void)
 {
-    struct hub_waiter *s = greenlet_current()->data;
-    return hub_task_of(s);
+    return hub_task_of(waiter_of(greenlet_current()));
 }
 
 bool hub_killed(void)
 {
-    struct hub_waiter *s = greenlet_current()->data;
+    struct hub_waiter *s = waiter_of(greenlet_current());
     return s && s->killed;
 }
 
@@ -1061,7 +1074,6 @@ void hub_shutdown(void)
     hub_timers_fini(&h->timers);
     greenlet_free(h->gr);
     h->ops->close(h->backend);
-    greenlet_main()->data = NULL;
     free(h);
     tls_hub = NULL;
 }

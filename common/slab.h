@@ -69,6 +69,12 @@ typedef struct cl_slabs {
 /* A block of at least n bytes (n > 0), its capacity in *cap; NULL with
  * errno ENOMEM. */
 void *cl_slabs_alloc(cl_slabs *z, size_t n, size_t *cap);
+/* The capacity cl_slabs_alloc gives for n bytes: a caller that keeps only
+ * the size it asked for finds the capacity again. */
+static inline size_t cl_slabs_cap(size_t n)
+{
+    return n > CL_SLABS_MAX ? n : n ? (n + 15) & ~(size_t)15 : 16;
+}
 void cl_slabs_free(cl_slabs *z, void *p, size_t cap);
 void cl_slabs_fini(cl_slabs *z);
 
