@@ -302,6 +302,8 @@ int greenlet_free(greenlet *g)
     } else {
         saved_free(t, g);
     }
+    if (g->state != GREENLET_DEAD) /* run never returned: no result */
+        g->result = NULL;
     g->state = GREENLET_DEAD;
     g->fast = 0;
     name_free(g);

@@ -59,8 +59,11 @@ struct greenlet {
     struct greenlet_thread *thread;
     greenlet *parent;
     greenlet_run run;
-    void *arg;
-    void *result;          /* run's return value once dead */
+    union {                /* one field for both: */
+        void *arg;         /* run's argument, until it starts */
+        void *result;      /* run's return value once dead (NULL if it
+                            * never returned: greenlet_result) */
+    };
     unsigned char state;   /* enum greenlet_state */
     unsigned char fast;    /* greenlet_switch's inline path may switch to or
                             * from it: 1, or 2 if fpu_fixed; 0: it may not
@@ -155,7 +158,7 @@ static inline greenlet *greenlet_parent(const greenlet *g)
 }
 static inline void *greenlet_result(const greenlet *g)
 {
-    return g->result;
+    return g->state == GREENLET_DEAD ? g->result : NULL;
 }
 
 /* Re-parent g; EINVAL if that would make a cycle, EPERM across threads. */

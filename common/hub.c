@@ -435,6 +435,7 @@ static void reap(struct hub *h, hub_task *t)
 static void could_not_start(struct hub *h, hub_task *t, int err)
 {
     t->w.start_error = (unsigned char)(err > 0 && err <= UCHAR_MAX ? err : ENOMEM);
+    t->g.result = NULL; /* not its arg: run never returned */
     t->g.state = GREENLET_DEAD;
     if (cl_trace_on)
         cl_tracef("%s could not start: %s", t->g.name ? t->g.name : "a greenlet",
@@ -698,7 +699,7 @@ bool hub_task_started(const hub_task *t)
 }
 void *hub_task_result(const hub_task *t)
 {
-    return t->g.result;
+    return greenlet_result(&t->g);
 }
 int hub_task_error(const hub_task *t)
 {

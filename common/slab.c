@@ -63,7 +63,10 @@ static struct cl_slab_chunk *chunk_of(const void *p)
 void cl_slab_init(cl_slab *s, size_t size)
 {
     memset(s, 0, sizeof *s);
-    s->size = size < 16 ? 16 : (size + 15) & ~(size_t)15;
+    /* 8 bytes is all a record of pointers and integers needs; a size
+     * that is a multiple of 16 keeps every record 16-aligned (the chunk's
+     * records start 64-aligned). */
+    s->size = size < 16 ? 16 : (size + 7) & ~(size_t)7;
 }
 
 /* A chunk mapped at a CL_SLAB_CHUNK boundary (so that a record finds its

@@ -33,7 +33,7 @@
 struct cl_slab_chunk;
 
 typedef struct cl_slab {
-    size_t size;                  /* bytes per record (multiple of 16) */
+    size_t size;                  /* bytes per record (multiple of 8) */
     void *free;                   /* freed records, last freed first */
     char *bump, *end;             /* the newest chunk's never-used part */
     struct cl_slab_chunk *chunks; /* newest first */
@@ -41,10 +41,12 @@ typedef struct cl_slab {
     unsigned nchunks;
 } cl_slab;
 
-/* A slab of records of `size` bytes (rounded up to 16; at most
- * CL_SLAB_MAX). Maps nothing until the first cl_slab_alloc. */
+/* A slab of records of `size` bytes (rounded up to a multiple of 8, at
+ * least 16; at most CL_SLAB_MAX). Maps nothing until the first
+ * cl_slab_alloc. */
 void cl_slab_init(cl_slab *s, size_t size);
-/* A record, 16-aligned, its contents undefined; NULL with errno ENOMEM. */
+/* A record, 8-aligned (16-aligned if the size is a multiple of 16), its
+ * contents undefined; NULL with errno ENOMEM. */
 void *cl_slab_alloc(cl_slab *s);
 /* Give back a record of s (NULL: nothing). */
 void cl_slab_free(cl_slab *s, void *p);

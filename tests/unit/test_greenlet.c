@@ -261,6 +261,36 @@ static void *free_self(void *arg, void *value)
     return NULL;
 }
 
+/* The argument and the result share a field: the result of a greenlet
+ * that has not returned (not started, suspended, or freed before it
+ * returned) is NULL, never its argument. */
+static void *back_to_main_then_double(void *arg, void *value)
+{
+    (void)value;
+    greenlet_switch(greenlet_main(), NULL);
+    return P(N(arg) * 2);
+}
+
+START_TEST(result_is_null_until_run_returns)
+{
+    greenlet a, b;
+    ck_assert_int_eq(greenlet_init(&a, back_to_main_then_double, P(21), NULL, NULL), 0);
+    ck_assert_int_eq(greenlet_init(&b, back_to_main_then_double, P(5), NULL, NULL), 0);
+    ck_assert_ptr_null(greenlet_result(&a)); /* not started */
+    greenlet_switch(&a, NULL);
+    ck_assert_ptr_null(greenlet_result(&a)); /* suspended */
+    greenlet_switch(&a, NULL);
+    ck_assert(greenlet_dead(&a));
+    ck_assert_ptr_eq(greenlet_result(&a), P(42));
+    greenlet_switch(&b, NULL);
+    ck_assert_int_eq(greenlet_free(&b), 0); /* freed while suspended */
+    ck_assert(greenlet_dead(&b));
+    ck_assert_ptr_null(greenlet_result(&b));
+    ck_assert_int_eq(greenlet_free(&a), 0);
+    ck_assert_ptr_eq(greenlet_result(&a), P(42)); /* kept */
+}
+END_TEST
+
 START_TEST(free_rules)
 {
     greenlet *running = greenlet_new(free_self, NULL, NULL);
@@ -1162,6 +1192,7 @@ static Suite *greenlet_suite(void)
     tcase_add_test(rules, parent_chain_skips_dead_parents);
     tcase_add_test(rules, set_parent_rejects_cycles);
     tcase_add_test(rules, free_rules);
+    tcase_add_test(rules, result_is_null_until_run_returns);
     tcase_add_test(rules, names);
     tcase_add_test(rules, switch_hook_sees_every_switch);
     tcase_add_test(rules, names_are_copied);

@@ -553,7 +553,7 @@ static void *mark_ran(void *arg)
 START_TEST(kill_before_start_never_runs)
 {
     ran = 0;
-    hub_task *a = spawn_ok(mark_ran, NULL);
+    hub_task *a = spawn_ok(mark_ran, P(7)); /* its result is not its arg */
     hub_task *b = spawn_ok(mark_ran, NULL);
     hub_task *c = hub_spawn_later(0.01, mark_ran, NULL);
     ck_assert_ptr_nonnull(c);
