@@ -195,6 +195,7 @@ static void saved_free(struct greenlet_thread *t, greenlet *g)
 }
 
 static void entry(void *arg, void *value);
+static __attribute__((noreturn)) void leave_dead(void *result);
 static int ensure_shared(struct greenlet_thread *t);
 
 int greenlet_init(greenlet *g, greenlet_run run, void *arg, greenlet *parent,
@@ -524,7 +525,15 @@ static void shared_install(struct greenlet_thread *t, greenlet *g)
      * shadow, where g's frames are about to go: start from a clean stack. */
     cl_asan_unpoison(t->shared->base, t->shared->size);
     if (g->state == GREENLET_NEW) {
+#if defined(CL_HAVE_CTX_MAKE_THEN) && !defined(CL_ASAN)
+        /* Straight into run, without entry's frame under it (16 bytes
+         * less saved while it waits): a SHARED greenlet has nothing to do
+         * on arrival (see switch_from_shared). */
+        cl_ctx_make_then(&g->ctx, t->shared->base, t->shared->size, g->run,
+                         g->arg, leave_dead);
+#else
         cl_ctx_make(&g->ctx, t->shared->base, t->shared->size, entry, g);
+#endif
         g->state = GREENLET_ACTIVE;
     } else {
         char *at = shared_top(t) - g->saved_len;
@@ -615,8 +624,6 @@ static void *switch_slow(struct greenlet_thread *t, greenlet *cur,
         release_dead(t);
     return value;
 }
-
-static void leave_dead(void *result);
 
 /* A greenlet that starts right after another died: release the dead
  * one's stack first (kept out of entry: see there). */

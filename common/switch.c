@@ -45,6 +45,14 @@ void *cl_ctx_switch(cl_ctx *from, cl_ctx *to, void *value)
 
 extern void cl_ctx_trampoline(void);
 
+/* A fresh context starts with the caller's FPU control words. */
+static void fresh_fpu(cl_ctx *ctx)
+{
+    __asm__ volatile("fnstcw %0" : "=m"(ctx->fpucw));
+    __asm__ volatile("stmxcsr %0" : "=m"(ctx->mxcsr));
+    ctx->pad_ = 0;
+}
+
 void cl_ctx_make(cl_ctx *ctx, void *stack, size_t size, cl_ctx_entry entry,
                  void *arg)
 {
@@ -56,15 +64,35 @@ void cl_ctx_make(cl_ctx *ctx, void *stack, size_t size, cl_ctx_entry entry,
     char *sp = (char *)(top - CL_FRESH_SIZE);
     void (*resume)(void) = cl_ctx_trampoline;
 
-    __asm__ volatile("fnstcw %0" : "=m"(ctx->fpucw));
-    __asm__ volatile("stmxcsr %0" : "=m"(ctx->mxcsr));
-    ctx->pad_ = 0;
-
+    fresh_fpu(ctx);
     memcpy(sp + CL_FRAME_RESUME, &resume, sizeof resume);
     memcpy(sp + CL_FRESH_ENTRY, &entry, sizeof entry);
     memcpy(sp + CL_FRESH_ARG, &arg, sizeof arg);
     ctx->sp = sp;
 }
+extern void cl_ctx_trampoline_then(void);
+
+void cl_ctx_make_then(cl_ctx *ctx, void *stack, size_t size,
+                      void *(*fn)(void *arg, void *value), void *arg,
+                      void (*then)(void *result))
+{
+    uintptr_t top = ((uintptr_t)stack + size) & ~(uintptr_t)15;
+    char *sp = (char *)(top - CL_FRESH_THEN_SIZE);
+    void (*resume)(void) = cl_ctx_trampoline_then;
+
+    fresh_fpu(ctx);
+    memcpy(sp + CL_FRAME_RESUME, &resume, sizeof resume);
+    memcpy(sp + CL_FRESH_ENTRY, &fn, sizeof fn);
+    memcpy(sp + CL_FRESH_ARG, &arg, sizeof arg);
+    memcpy(sp + CL_FRESH_THEN, &then, sizeof then);
+    ctx->sp = sp;
+}
+_Static_assert(CL_FRESH_THEN == CL_FRESH_ARG + 8 &&
+               CL_FRESH_THEN_SIZE == CL_FRESH_THEN + 8 &&
+               CL_FRESH_THEN_SIZE % 16 == 0,
+               "fresh x86-64 frame with then: resume, fn, arg, then; "
+               "rsp 16-aligned once all are popped");
+
 /* The trampoline pops entry, then arg, then calls with rsp 16-aligned. */
 _Static_assert(CL_FRESH_ENTRY == CL_FRAME_RESUME + 8 &&
                CL_FRESH_ARG == CL_FRESH_ENTRY + 8 &&
