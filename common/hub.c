@@ -329,7 +329,9 @@ static int block(struct hub *h, struct hub_waiter *me, uint64_t deadline,
     if (err)
         return err;
     if (on_shared_stack()) {
+        int saved_errno = errno; /* the caller sets it, from the reason */
         park_shared(h);
+        errno = saved_errno;
         return me->wake_reason;
     }
     greenlet_switch(h->gr, NULL);
