@@ -335,7 +335,8 @@ static int block(struct hub *h, struct hub_waiter *me, uint64_t deadline,
         return me->wake_reason;
     }
     greenlet_switch(h->gr, NULL);
-    return woken_reason();
+    CL_ASSERT(!me->blocked && me->wait_on == HUB_WAIT_NOTHING);
+    return me->wake_reason;
 }
 
 int hub_block(struct hub_waiter *me, uint64_t deadline)
