@@ -18,39 +18,45 @@ struct cl_slab_chunk {
     uint64_t used[];
 };
 
-/* What the tools must be told; nothing without them. */
-static void mark_free(void *p, size_t n)
+/* What the tools must be told; nothing without them. valgrind's client
+ * requests cost a few cycles each even outside valgrind, and a spawn makes
+ * three: they are made only when the slab found itself under valgrind. */
+static void mark_free(const cl_slab *s, void *p, size_t n)
 {
 #ifdef CL_ASAN
     ASAN_POISON_MEMORY_REGION(p, n);
 #endif
 #ifdef CL_VALGRIND
-    VALGRIND_MAKE_MEM_NOACCESS(p, n);
+    if (s->valgrind)
+        VALGRIND_MAKE_MEM_NOACCESS(p, n);
 #endif
-    (void)p, (void)n;
+    (void)s, (void)p, (void)n;
 }
 
-static void mark_handed_out(void *p, size_t n)
+static void mark_handed_out(const cl_slab *s, void *p, size_t n)
 {
 #ifdef CL_ASAN
     ASAN_UNPOISON_MEMORY_REGION(p, n);
 #endif
 #ifdef CL_VALGRIND
-    VALGRIND_MAKE_MEM_UNDEFINED(p, n);
+    if (s->valgrind)
+        VALGRIND_MAKE_MEM_UNDEFINED(p, n);
 #endif
-    (void)p, (void)n;
+    (void)s, (void)p, (void)n;
 }
 
 /* The free list's link in a freed record: readable for a moment. */
-static void *read_link(void *p)
+static void *read_link(const cl_slab *s, void *p)
 {
     void *next;
 #ifdef CL_ASAN
     ASAN_UNPOISON_MEMORY_REGION(p, sizeof next);
 #endif
 #ifdef CL_VALGRIND
-    VALGRIND_MAKE_MEM_DEFINED(p, sizeof next);
+    if (s->valgrind)
+        VALGRIND_MAKE_MEM_DEFINED(p, sizeof next);
 #endif
+    (void)s;
     memcpy(&next, p, sizeof next);
     return next;
 }
@@ -67,6 +73,7 @@ void cl_slab_init(cl_slab *s, size_t size)
      * that is a multiple of 16 keeps every record 16-aligned (the chunk's
      * records start 64-aligned). */
     s->size = size < 16 ? 16 : (size + 7) & ~(size_t)7;
+    s->valgrind = cl_running_on_valgrind() != 0;
 }
 
 /* A chunk mapped at a CL_SLAB_CHUNK boundary (so that a record finds its
@@ -112,7 +119,7 @@ static struct cl_slab_chunk *chunk_new(cl_slab *s)
     s->nchunks++;
     s->bump = c->first;
     s->end = c->first + nrec * s->size;
-    mark_free(s->bump, (size_t)(s->end - s->bump));
+    mark_free(s, s->bump, (size_t)(s->end - s->bump));
     return c;
 }
 
@@ -123,7 +130,7 @@ void *cl_slab_alloc(cl_slab *s)
     size_t i;
 
     if (p) {
-        s->free = read_link(p);
+        s->free = read_link(s, p);
     } else {
         if (s->bump == s->end && !chunk_new(s)) {
             errno = ENOMEM;
@@ -132,7 +139,7 @@ void *cl_slab_alloc(cl_slab *s)
         p = s->bump;
         s->bump += s->size;
     }
-    mark_handed_out(p, s->size);
+    mark_handed_out(s, p, s->size);
     c = chunk_of(p);
     i = (size_t)((char *)p - c->first) / s->size;
     c->used[i / 64] |= (uint64_t)1 << (i % 64);
@@ -155,7 +162,7 @@ void cl_slab_free(cl_slab *s, void *p)
     memcpy(p, &s->free, sizeof s->free);
     s->free = p;
     s->live--;
-    mark_free(p, s->size);
+    mark_free(s, p, s->size);
 }
 
 void cl_slab_foreach(cl_slab *s, void (*fn)(void *rec, void *arg), void *arg)
@@ -173,7 +180,7 @@ void cl_slab_fini(cl_slab *s)
         struct cl_slab_chunk *c = s->chunks;
         s->chunks = c->next;
         /* ASan's shadow outlives the mapping. */
-        mark_handed_out(c->first, c->nrec * size);
+        mark_handed_out(s, c->first, c->nrec * size);
         munmap(c, CL_SLAB_CHUNK);
     }
     cl_slab_init(s, size);

@@ -25,6 +25,7 @@
 #ifndef CL_SLAB_H
 #define CL_SLAB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define CL_SLAB_CHUNK ((size_t)2 << 20) /* bytes per chunk, and its alignment */
@@ -39,6 +40,7 @@ typedef struct cl_slab {
     struct cl_slab_chunk *chunks; /* newest first */
     size_t live;                  /* records handed out, not yet freed */
     unsigned nchunks;
+    bool valgrind;                /* running under it: tell it (slab.c) */
 } cl_slab;
 
 /* A slab of records of `size` bytes (rounded up to a multiple of 8, at
