@@ -7,6 +7,7 @@
  */
 #include "testutil.h"
 #include "slab.h"
+#include "sanitize.h" /* CL_ASAN */
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -146,6 +147,27 @@ START_TEST(size_classes_fit_and_big_blocks_use_malloc)
 }
 END_TEST
 
+#ifdef CL_ASAN
+/* Under AddressSanitizer a freed record is poisoned (a use after free is
+ * reported) and a record handed out, fresh or reused, is not. */
+START_TEST(asan_sees_freed_records_as_poisoned)
+{
+    cl_slab s;
+    cl_slab_init(&s, 64);
+    char *a = cl_slab_alloc(&s), *b = cl_slab_alloc(&s);
+    ck_assert(!__asan_region_is_poisoned(a, 64));
+    ck_assert(__asan_address_is_poisoned(b + 64)); /* never handed out */
+    cl_slab_free(&s, a);
+    ck_assert(__asan_address_is_poisoned(a));
+    ck_assert(__asan_address_is_poisoned(a + 63));
+    ck_assert(!__asan_region_is_poisoned(b, 64)); /* its neighbour */
+    ck_assert_ptr_eq(cl_slab_alloc(&s), a);
+    ck_assert(!__asan_region_is_poisoned(a, 64));
+    cl_slab_fini(&s);
+}
+END_TEST
+#endif
+
 static Suite *slab_suite(void)
 {
     Suite *s = suite_create("slab");
@@ -155,6 +177,9 @@ static Suite *slab_suite(void)
     tcase_add_test(tc, freed_records_come_back_last_freed_first);
     tcase_add_test(tc, many_records_freed_in_random_order);
     tcase_add_test(tc, size_classes_fit_and_big_blocks_use_malloc);
+#ifdef CL_ASAN
+    tcase_add_test(tc, asan_sees_freed_records_as_poisoned);
+#endif
     suite_add_tcase(s, tc);
     return s;
 }
