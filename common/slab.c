@@ -21,28 +21,21 @@ struct cl_slab_chunk {
 /* What the tools must be told; nothing without them. valgrind's client
  * requests cost a few cycles each even outside valgrind, and a spawn makes
  * three: they are made only when the slab found itself under valgrind. */
-static void mark_free(const cl_slab *s, void *p, size_t n)
+static void mark(const cl_slab *s, void *p, size_t n, bool handed_out)
 {
 #ifdef CL_ASAN
-    ASAN_POISON_MEMORY_REGION(p, n);
+    if (handed_out)
+        ASAN_UNPOISON_MEMORY_REGION(p, n);
+    else
+        ASAN_POISON_MEMORY_REGION(p, n);
 #endif
 #ifdef CL_VALGRIND
-    if (s->valgrind)
+    if (s->valgrind && handed_out)
+        VALGRIND_MAKE_MEM_UNDEFINED(p, n); /* as from malloc */
+    else if (s->valgrind)
         VALGRIND_MAKE_MEM_NOACCESS(p, n);
 #endif
-    (void)s, (void)p, (void)n;
-}
-
-static void mark_handed_out(const cl_slab *s, void *p, size_t n)
-{
-#ifdef CL_ASAN
-    ASAN_UNPOISON_MEMORY_REGION(p, n);
-#endif
-#ifdef CL_VALGRIND
-    if (s->valgrind)
-        VALGRIND_MAKE_MEM_UNDEFINED(p, n);
-#endif
-    (void)s, (void)p, (void)n;
+    (void)s, (void)p, (void)n, (void)handed_out;
 }
 
 /* The free list's link in a freed record: readable for a moment. */
@@ -119,7 +112,7 @@ static struct cl_slab_chunk *chunk_new(cl_slab *s)
     s->nchunks++;
     s->bump = c->first;
     s->end = c->first + nrec * s->size;
-    mark_free(s, s->bump, (size_t)(s->end - s->bump));
+    mark(s, s->bump, (size_t)(s->end - s->bump), false);
     return c;
 }
 
@@ -139,7 +132,7 @@ void *cl_slab_alloc(cl_slab *s)
         p = s->bump;
         s->bump += s->size;
     }
-    mark_handed_out(s, p, s->size);
+    mark(s, p, s->size, true);
     c = chunk_of(p);
     i = (size_t)((char *)p - c->first) / s->size;
     c->used[i / 64] |= (uint64_t)1 << (i % 64);
@@ -162,7 +155,7 @@ void cl_slab_free(cl_slab *s, void *p)
     memcpy(p, &s->free, sizeof s->free);
     s->free = p;
     s->live--;
-    mark_free(s, p, s->size);
+    mark(s, p, s->size, false);
 }
 
 void cl_slab_foreach(cl_slab *s, void (*fn)(void *rec, void *arg), void *arg)
@@ -180,7 +173,7 @@ void cl_slab_fini(cl_slab *s)
         struct cl_slab_chunk *c = s->chunks;
         s->chunks = c->next;
         /* ASan's shadow outlives the mapping. */
-        mark_handed_out(s, c->first, c->nrec * size);
+        mark(s, c->first, c->nrec * size, true);
         munmap(c, CL_SLAB_CHUNK);
     }
     cl_slab_init(s, size);
