@@ -126,7 +126,7 @@ int main(int argc, char **argv)
         fs[i].url = serving ? own[i] : argv[first + i];
 
     printf(_("%sPatched: monkey_patch_all(), one greenlet per URL\n"), serving ? "\n" : "");
-    cl_trace_phase("Patched");
+    cl_trace_phase(N_("Patched")); /* the key stays English; shown translated */
     monkey_patch_all();
     monkey_set_resolver_timeout(timeout_s);
     failed = fetch_all(fs, n, &patched_s);
@@ -135,7 +135,7 @@ int main(int argc, char **argv)
 
     if (!no_compare) {
         printf(_("\nUnpatched: the same greenlets; read() blocks the whole thread\n"));
-        cl_trace_phase("Unpatched");
+        cl_trace_phase(N_("Unpatched"));
         failed += fetch_all(fs, n, &unpatched_s);
         printf(_("took %.2f s\n"), unpatched_s);
         printf(_("\nUnpatched, one after another: %.2f s. Patched, all at once: %.2f s.\n"),

@@ -183,11 +183,12 @@ static int start_thread(void)
 void server_start(char urls[NPAGES][SERVER_URL_MAX])
 {
     int port = start_thread();
-    printf(_("Serving on 127.0.0.1:%d:"), port);
+    /* A line a page: the whole fits an 80-column projector. */
+    printf(_("Serving on 127.0.0.1:%d:\n"), port);
     for (int i = 0; i < NPAGES; i++) {
         snprintf(urls[i], SERVER_URL_MAX, "http://127.0.0.1:%d%s", port, pages[i].path);
-        printf(_(" %s (%zu bytes, after %.2f s)%s"), pages[i].path, pages[i].size,
-               pages[i].delay, i + 1 < NPAGES ? "," : "\n");
+        printf(_("  %-7s %6zu bytes, answered after %.2f s\n"), pages[i].path,
+               pages[i].size, pages[i].delay);
     }
 }
 

@@ -78,11 +78,15 @@ static void stat_add(uint64_t *counter, uint64_t n)
 }
 
 /* The buffers are made by the client itself, on first use: a greenlet
- * that never gets a stack costs no message buffers. */
+ * that never gets a stack costs no message buffers. The reply buffer has
+ * room for more than one echo: greenlet_exchange reads into all of it. */
 size_t client_message(struct client *c, uint64_t count)
 {
-    if (!c->msg && (!(c->msg = malloc(buf_size)) || !(c->reply = malloc(buf_size))))
-        cl_fatal(_("out of memory"));
+    if (!c->msg) {
+        c->reply_room = 2 * buf_size;
+        if (!(c->msg = malloc(buf_size)) || !(c->reply = malloc(c->reply_room)))
+            cl_fatal(_("out of memory"));
+    }
     size_t len = (size_t)snprintf(c->msg, buf_size, "hello %llu", (unsigned long long)count);
     if (size) {
         if ((size_t)size > len)

@@ -27,7 +27,10 @@ struct client {
     bool connected, failed, started;
     uint64_t sent, echoed, mismatched, bytes; /* read by the progress line */
     struct hist *lat;           /* its own (threads) or the one shared (greenlets) */
-    char *msg, *reply;          /* --size bytes each (at least 32) */
+    char *msg, *reply;          /* --size bytes each (at least 32), */
+    size_t reply_room;          /* reply twice that (greenlet_exchange) */
+    size_t early_at, early_len; /* reply[early_at..+early_len): bytes read
+                                 * past the last echo (greenlet_exchange) */
     struct {                    /* greenlet_exchange's second greenlet: */
         int fd;                 /* it sends msg[from..to) on fd */
         size_t from, to;

@@ -69,7 +69,12 @@ int cosock_wrap(int fd);
 
 /* Up to len bytes: > 0 bytes read, 0 at end of file, -1 on error. */
 ssize_t cosock_recv(int fd, void *buf, size_t len, double timeout);
-/* Exactly len bytes, unless end of file comes first: returns how many. */
+/* Exactly len bytes, unless end of file comes first: returns how many.
+ * It asks for exactly what is missing, so its last read is never short
+ * and cannot tell the hub the socket is drained: the next read makes the
+ * recv that only says EAGAIN. A loop that reads a message after another
+ * saves that call by offering cosock_recv more room than it needs and
+ * keeping what comes past the message (07's exchange.c does). */
 ssize_t cosock_recv_exact(int fd, void *buf, size_t len, double timeout);
 /* Some of buf (at least one byte), waiting until some can be sent. */
 ssize_t cosock_send(int fd, const void *buf, size_t len, double timeout);

@@ -67,7 +67,7 @@ static __thread const char *tls_backend;
 
 void cl_assert_failed(const char *cond, const char *file, int line)
 {
-    fprintf(stderr, "%s:%d: corolab internal error: %s is false\n", file,
+    fprintf(stderr, _("%s:%d: corolab internal error: %s is false\n"), file,
             line, cond);
     abort();
 }
@@ -182,23 +182,23 @@ static const char *wake_why(struct hub *h, struct hub_waiter *w, int reason)
     case 0:
         break;
     case ETIMEDOUT:
-        return "timeout";
+        return N_("timeout");
     case ECANCELED:
-        return "killed";
+        return N_("killed");
     case EBADF:
-        return "closed";
+        return N_("closed");
     default:
         return hub_strerror(reason);
     }
     if (w->wait_on == HUB_WAIT_FD)
-        return w->fd_dir == HUB_READ ? "readable" : "writable";
+        return w->fd_dir == HUB_READ ? N_("readable") : N_("writable");
     if (w->wait_on == HUB_WAIT_LIST)
-        return "done";
+        return N_("done");
     if (w == h->run_waiter)
-        return "nothing left to run";
+        return N_("nothing left to run");
     if (waiter_greenlet(w) == greenlet_current())
-        return "its turn again";
-    return "timer";
+        return N_("its turn again");
+    return N_("timer");
 }
 
 /* Make a blocked greenlet ready, undoing whatever else it waited on. */
@@ -207,7 +207,7 @@ static void wake(struct hub *h, struct hub_waiter *w, int reason)
     if (!w->blocked)
         return;
     if (cl_trace_on) /* before what it waited on is undone */
-        cl_trace_wake(waiter_greenlet(w), "%s", wake_why(h, w, reason));
+        cl_trace_wake(waiter_greenlet(w), "%s", _(wake_why(h, w, reason)));
     CL_ASSERT(reason >= 0 && reason <= UCHAR_MAX);
     w->blocked = false;
     w->wake_reason = (unsigned char)reason;
@@ -441,13 +441,13 @@ static void could_not_start(struct hub *h, hub_task *t, int err)
     t->g.result = NULL; /* not its arg: run never returned */
     t->g.state = GREENLET_DEAD;
     if (cl_trace_on)
-        cl_tracef("%s could not start: %s", t->g.name ? t->g.name : "a greenlet",
+        cl_tracef(N_("%s could not start: %s"), t->g.name ? t->g.name : _("a greenlet"),
                   hub_strerror(t->w.start_error));
     if (t->w.detached && !h->said_start_failure) {
         char n[32];
         h->said_start_failure = true;
-        fprintf(stderr, "corolab: greenlet %s could not start: %s "
-                "(further failures not shown)\n",
+        fprintf(stderr, _("corolab: greenlet %s could not start: %s "
+                          "(further failures not shown)\n"),
                 greenlet_name(&t->g, n, sizeof n),
                 hub_strerror(t->w.start_error));
     }
@@ -619,7 +619,7 @@ static hub_task *task_new(hub_fn fn, void *arg, const hub_spawn_opts *opts)
     }
     if (cl_trace_on) {
         char n[32];
-        cl_tracef("spawn %s", greenlet_name(&t->g, n, sizeof n));
+        cl_tracef(N_("spawn %s"), greenlet_name(&t->g, n, sizeof n));
     }
     t->w.is_task = true;
     waiter_init(&t->w);
@@ -774,10 +774,10 @@ int hub_sleep(double seconds)
     if (!(seconds >= 0 && seconds <= 1e300))
         return hub_fail(EINVAL);
     if (cl_trace_on && seconds > 0)
-        cl_trace_why("sleep %.3f s, until %.6f", seconds,
+        cl_trace_why(N_("sleep %.3f s, until %.6f"), seconds,
                      cl_trace_clock() + seconds);
     else if (cl_trace_on)
-        cl_trace_why("sleep 0: let the others run");
+        cl_trace_why(N_("sleep 0: let the others run"));
     if (seconds == 0)
         return yield_now();
     return sleep_until(deadline_after(seconds));
@@ -804,7 +804,7 @@ int hub_join(hub_task *t, double timeout)
         return hub_fail(ETIMEDOUT);
     if (cl_trace_on) {
         char n[32];
-        cl_trace_why("join %s", hub_task_name(t, n, sizeof n));
+        cl_trace_why(N_("join %s"), hub_task_name(t, n, sizeof n));
     }
     hub_waitlist_add(&t->joiners, me);
     err = block(h, me, deadline, ETIMEDOUT);
@@ -871,7 +871,7 @@ int hub_run(void)
     }
     h->run_waiter = me;
     if (cl_trace_on)
-        cl_trace_why("run until nothing is left to do");
+        cl_trace_why(N_("run until nothing is left to do"));
     block(h, me, 0, 0);
     h->run_waiter = NULL;
     return hub_fail(me->wake_reason);
@@ -967,7 +967,7 @@ int hub_wait_fd(int fd, short what, double timeout)
     if ((err = h->ops->fd_arm(h->backend, r->watch, what)) != 0)
         return hub_fail(err);
     if (cl_trace_on)
-        cl_trace_why("wait fd %d for %s", fd, what == HUB_READ ? "reading" : "writing");
+        cl_trace_why(what == HUB_READ ? N_("wait fd %d for reading") : N_("wait fd %d for writing"), fd);
     *slot = me;
     me->wait_on = HUB_WAIT_FD;
     me->fd = r;

@@ -9,6 +9,7 @@
 #include "pool.h"
 #include "hub_impl.h"
 #include "trace.h"
+#include "i18n.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -99,7 +100,7 @@ static int wait_room(hub_pool *p, double timeout)
         if (!(me = hub_waiter_current()))
             return errno;
         if (cl_trace_on)
-            cl_trace_why("wait for room in a pool");
+            cl_trace_why(N_("wait for room in a pool"));
         hub_waitlist_add(&p->room, me);
         r = hub_block(me, deadline);
         if (r) {
@@ -165,7 +166,7 @@ int hub_pool_join(hub_pool *p, double timeout)
     if (!(me = hub_waiter_current()))
         return -1;
     if (cl_trace_on)
-        cl_trace_why("join a pool of %zu", p->count);
+        cl_trace_why(N_("join a pool of %zu"), p->count);
     hub_waitlist_add(&p->empty, me);
     return hub_fail(hub_block(me, deadline));
 }

@@ -4,6 +4,7 @@
 #include "sync.h"
 #include "hub_impl.h"
 #include "trace.h"
+#include "i18n.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -16,7 +17,7 @@ static int wait_on(struct hub_waitlist *wl, uint64_t deadline,
     if (!me)
         return errno;
     if (cl_trace_on)
-        cl_trace_why("wait on %s", what);
+        cl_trace_why(N_("wait on %s"), _(what));
     hub_waitlist_add(wl, me);
     return hub_block(me, deadline);
 }
@@ -69,7 +70,7 @@ int hub_event_wait(hub_event *e, double timeout)
         return 0;
     if (timeout == 0)
         return hub_fail(ETIMEDOUT);
-    return hub_fail(wait_on(&e->waiters, deadline, "an event"));
+    return hub_fail(wait_on(&e->waiters, deadline, N_("an event")));
 }
 
 /* ---- Queue ---- */
@@ -125,7 +126,7 @@ int hub_queue_put(hub_queue *q, void *item, double timeout)
         return hub_fail(EINVAL);
     while (q->len == q->cap) {
         int r = timeout == 0 ? ETIMEDOUT
-                             : wait_on(&q->putters, deadline, "a queue");
+                             : wait_on(&q->putters, deadline, N_("a queue"));
         if (r)
             return hub_fail(r);
     }
@@ -142,7 +143,7 @@ int hub_queue_get(hub_queue *q, void **item, double timeout)
         return hub_fail(EINVAL);
     while (q->len == 0) {
         int r = timeout == 0 ? ETIMEDOUT
-                             : wait_on(&q->getters, deadline, "a queue");
+                             : wait_on(&q->getters, deadline, N_("a queue"));
         if (r)
             return hub_fail(r);
     }
@@ -201,7 +202,7 @@ int hub_sem_acquire(hub_sem *s, double timeout)
     if (timeout == 0)
         return hub_fail(ETIMEDOUT);
     /* Woken with 0: hub_sem_release handed us its permit. */
-    return hub_fail(wait_on(&s->waiters, deadline, "a semaphore"));
+    return hub_fail(wait_on(&s->waiters, deadline, N_("a semaphore")));
 }
 
 int hub_sem_release(hub_sem *s)

@@ -2,6 +2,7 @@
  * file (trace_file.c) (see trace.h). */
 #include "trace.h"
 #include "clock.h"
+#include "i18n.h"
 #include "trace_file.h"
 
 #include <errno.h>
@@ -42,6 +43,7 @@ struct note {
 static __thread struct note **notes;
 static __thread size_t notes_len, notes_count; /* len: a power of 2 */
 static __thread char pending_why[WHY_LEN];     /* cl_trace_why, not yet used */
+static __thread enum tf_state pending_state;   /* ... how the picture colours it */
 static __thread const greenlet *pending_owner; /* ... by this greenlet */
 
 /* A thread's notes are freed when it ends (the main thread's stay until
@@ -151,14 +153,50 @@ static void note_drop(const greenlet *g)
 
 /* The one line format: time, who runs, "->" and who runs next (or blanks
  * for an event that is not a switch), why. Written in one call, so that
- * lines from several threads do not mix. */
+ * lines from several threads do not mix. Columns are padded by display
+ * width (cl_text_width: a CJK character takes two), so that the lines
+ * stay aligned in Chinese. */
+
+/* s padded with spaces to `width` display columns, on the right (or, if
+ * `right`, on the left), into out. */
+static const char *padded(const char *s, int width, bool right, char *out, size_t len)
+{
+    int pad = width - cl_text_width(s);
+    if (pad < 0)
+        pad = 0;
+    if (right)
+        snprintf(out, len, "%*s%s", pad, "", s);
+    else
+        snprintf(out, len, "%s%*s", s, pad, "");
+    return out;
+}
+
+/* The header line, with or without the thread column. */
+static void header(bool threads)
+{
+    /* TRANSLATORS: the --trace columns' titles, in this order, separated
+     * by |: the seconds, the thread (T1, T2...), the greenlet running,
+     * the one running next, why. Keep the five and the |s. */
+    const char *titles = _("seconds|thread|running|next|why");
+    char t[5][64], a[80], b[80], c[80], d[80];
+    int i;
+    for (i = 0; i < 5; i++) {
+        size_t n = strcspn(titles, "|");
+        snprintf(t[i], sizeof t[i], "%.*s", (int)n, titles);
+        titles += titles[n] ? n + 1 : n;
+    }
+    fprintf(stderr, "%s  %s%s%s %-2s %s %s\n", padded(t[0], 10, true, a, sizeof a),
+            threads ? padded(t[1], 6, false, b, sizeof b) : "", threads ? " " : "",
+            padded(t[2], 12, false, c, sizeof c), "", padded(t[3], 12, false, d, sizeof d),
+            t[4]);
+}
+
 static unsigned this_thread(void)
 {
     if (!thread_no) {
         thread_no = __atomic_add_fetch(&threads_seen, 1, __ATOMIC_RELAXED);
         if (thread_no == 2 && text_on)
-            fprintf(stderr, "%10s  %-6s %-12s %-2s %-12s %s\n", "seconds", "thread",
-                    "running", "", "next", "why");
+            header(true);
     }
     return thread_no;
 }
@@ -169,10 +207,10 @@ static void line(double when, const greenlet *from, const greenlet *to,
     /* Names are never cut; the columns widen to the longest seen (up to
      * 40), so that the lines after a long name line up again. */
     static __thread int width = 12;
-    char a[32], b[32], buf[WHY_LEN * 4], thread[16] = "";
+    char a[32], b[32], pa[80], pb[80], buf[WHY_LEN * 4], thread[16] = "";
     const char *fa = greenlet_name(from, a, sizeof a);
     const char *tb = to ? greenlet_name(to, b, sizeof b) : "";
-    int w = (int)(strlen(fa) > strlen(tb) ? strlen(fa) : strlen(tb));
+    int wa = cl_text_width(fa), wb = cl_text_width(tb), w = wa > wb ? wa : wb;
     if (w > width)
         width = w < 40 ? w : 40;
     /* Whatever the lesson printed so far comes first, on a shared terminal
@@ -181,8 +219,9 @@ static void line(double when, const greenlet *from, const greenlet *to,
     unsigned me = this_thread();
     if (__atomic_load_n(&threads_seen, __ATOMIC_RELAXED) > 1)
         snprintf(thread, sizeof thread, "T%-5u ", me);
-    snprintf(buf, sizeof buf, "%10.6f  %s%-*s %-2s %-*s %s\n", when, thread, width,
-             fa, to ? "->" : "", width, tb, why);
+    snprintf(buf, sizeof buf, "%10.6f  %s%s %-2s %s %s\n", when, thread,
+             padded(fa, width, false, pa, sizeof pa), to ? "->" : "",
+             padded(tb, width, false, pb, sizeof pb), why);
     fputs(buf, stderr);
 }
 
@@ -200,7 +239,8 @@ static unsigned lane_of(const greenlet *g, struct note *n)
     return n->lane;
 }
 
-/* How the picture colours a greenlet that switched away because of why. */
+/* How the picture colours a greenlet that switched away because of why:
+ * the English why (cl_trace_why's format, untranslated) is the key. */
 static enum tf_state state_of(const char *why)
 {
     if (strncmp(why, "sleep 0:", 8) == 0) /* "sleep 0: let the others run" */
@@ -222,11 +262,11 @@ static void on_switch(greenlet *from, greenlet *to)
     double now = cl_trace_clock();
     struct note *nt = note_of(to, false), *nf = NULL;
     unsigned from_lane = 0;
-    bool started = !nt && to != greenlet_main();
+    bool started = !nt && to != greenlet_main(), woke = nt && nt->woke[0];
 
     (void)this_thread();
     if (from->state == GREENLET_DEAD) {
-        left = "ended";
+        left = _("ended");
         if (tf_on)
             from_lane = lane_of(from, NULL);
         note_drop(from);
@@ -238,29 +278,32 @@ static void on_switch(greenlet *from, greenlet *to)
             nf->left = now;
             memcpy(nf->why, pending_why, sizeof nf->why);
         }
-        left = pending_why[0] ? pending_why : "switch";
+        left = pending_why[0] ? pending_why : _("switch");
         if (tf_on)
             from_lane = lane_of(from, nf);
     }
-    if (nt && nt->woke[0] && nt->why[0])
+    if (woke && nt->why[0])
         /* a reminder of what it waited for: its why up to a comma */
-        snprintf(in, sizeof in, "woke: %s (%.*s, after %.3f s)", nt->woke,
-                 (int)strcspn(nt->why, ","), nt->why, now - nt->left);
-    else if (nt && nt->woke[0])
-        snprintf(in, sizeof in, "woke: %s (after %.3f s)", nt->woke,
+        snprintf(in, sizeof in, _("woke: %s (%.*s, after %.3f s)"), nt->woke,
+                 (int)tf_why_head(nt->why), nt->why, now - nt->left);
+    else if (woke)
+        snprintf(in, sizeof in, _("woke: %s (after %.3f s)"), nt->woke,
                  now - nt->left);
     else
-        snprintf(in, sizeof in, "%s", started ? "start" : "switch");
+        snprintf(in, sizeof in, "%s", started ? _("start") : _("switch"));
+    tf_utf8_trim(in);
     /* The line says the most telling of the two: what woke the next one,
      * else why this one left. */
-    if (from->state == GREENLET_DEAD || in[0] == 'w' || !pending_why[0])
-        snprintf(why, sizeof why, "%s", from->state == GREENLET_DEAD ? "ended" : in);
+    if (from->state == GREENLET_DEAD || woke || !pending_why[0])
+        snprintf(why, sizeof why, "%s", from->state == GREENLET_DEAD ? left : in);
     else
         snprintf(why, sizeof why, "%s", pending_why);
     if (tf_on)
         tf_switch(now, this_thread(), from_lane,
-                  from->state == GREENLET_DEAD ? TF_DONE : state_of(pending_why),
-                  left, lane_of(to, nt), in);
+                  from->state == GREENLET_DEAD ? TF_DONE
+                  : pending_why[0]             ? pending_state
+                                               : TF_READY,
+                  left, lane_of(to, nt), in, woke);
     if (nt)
         nt->woke[0] = '\0';
     pending_why[0] = '\0';
@@ -283,8 +326,7 @@ void cl_trace_enable(bool on)
 {
     if (on && !text_on) {
         start_clock();
-        fprintf(stderr, "%10s  %-12s %-2s %-12s %s\n", "seconds", "running",
-                "", "next", "why");
+        header(false);
     }
     text_on = on;
     cl_trace_on = text_on || tf_on;
@@ -319,10 +361,12 @@ void cl_trace_file_close(void)
 
 void cl_trace_phase(const char *name)
 {
+    /* name is the key (the picture's data-name); the words are translated */
+    const char *shown = *name ? _(name) : name;
     if (text_on)
-        line(cl_trace_clock(), greenlet_current(), NULL, name);
+        line(cl_trace_clock(), greenlet_current(), NULL, shown);
     if (tf_on)
-        tf_phase(cl_trace_clock(), name);
+        tf_phase(cl_trace_clock(), name, shown);
 }
 
 void cl_trace_from_env(void)
@@ -332,7 +376,7 @@ void cl_trace_from_env(void)
         cl_trace_enable(true);
     v = getenv("COROLAB_TRACE_FILE");
     if (v && *v && !tf_on && (err = cl_trace_file(v))) {
-        fprintf(stderr, "%s: COROLAB_TRACE_FILE: %s\n",
+        fprintf(stderr, _("%s: COROLAB_TRACE_FILE: %s\n"),
                 program_invocation_short_name, err);
         exit(2);
     }
@@ -343,26 +387,39 @@ double cl_trace_clock(void)
     return cl_now() - t0;
 }
 
+/* The callers' formats are English, marked N_(): translated here, where
+ * they are printed. The English text stays the key: of the picture's
+ * colour (state_of) and of the JSON event's name (its first word). */
 void cl_tracef(const char *fmt, ...)
 {
-    char what[WHY_LEN];
-    va_list ap;
+    char what[WHY_LEN], key[WHY_LEN];
+    va_list ap, ap2;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    va_copy(ap2, ap);
+    vsnprintf(what, sizeof what, _(fmt), ap);
+    vsnprintf(key, sizeof key, fmt, ap2);
+    va_end(ap2);
     va_end(ap);
+    tf_utf8_trim(what);
     if (text_on)
         line(cl_trace_clock(), greenlet_current(), NULL, what);
     if (tf_on)
         tf_instant(cl_trace_clock(), this_thread(),
-                   lane_of(greenlet_current(), NULL), what);
+                   lane_of(greenlet_current(), NULL), key, what);
 }
 
 void cl_trace_why(const char *fmt, ...)
 {
-    va_list ap;
+    char key[WHY_LEN];
+    va_list ap, ap2;
     va_start(ap, fmt);
-    vsnprintf(pending_why, sizeof pending_why, fmt, ap);
+    va_copy(ap2, ap);
+    vsnprintf(pending_why, sizeof pending_why, _(fmt), ap);
+    vsnprintf(key, sizeof key, fmt, ap2);
+    va_end(ap2);
     va_end(ap);
+    tf_utf8_trim(pending_why);
+    pending_state = state_of(key);
     pending_owner = greenlet_current();
 }
 
@@ -373,6 +430,7 @@ void cl_trace_wake(const greenlet *g, const char *fmt, ...)
     if (!n)
         return;
     va_start(ap, fmt);
-    vsnprintf(n->woke, sizeof n->woke, fmt, ap);
+    vsnprintf(n->woke, sizeof n->woke, _(fmt), ap);
     va_end(ap);
+    tf_utf8_trim(n->woke);
 }

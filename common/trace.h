@@ -22,6 +22,14 @@
  * a switch into a greenlet comes from whatever woke it (cl_trace_wake),
  * followed by what it had been waiting for and for how long.
  *
+ * In Chinese (issue 15) the titles and the whys are translated and the
+ * columns padded by display width (a CJK character takes two). Callers
+ * give the whys in English, marked N_(): cl_trace_why, cl_tracef,
+ * cl_trace_wake and cl_trace_phase translate them where they are printed,
+ * and keep the English as the key (the picture's colours, the JSON's event
+ * names, a phase's data-name). 01's "next", "send 1", "yield" are the
+ * Python calls: not in the catalogue, they stay English.
+ *
  * The same trace can go to a file instead or as well (--trace-file FILE,
  * or COROLAB_TRACE_FILE=FILE): FILE.json in the Trace Event Format that
  * chrome://tracing and ui.perfetto.dev open, FILE.svg (or FILE.html) a

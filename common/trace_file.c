@@ -2,6 +2,7 @@
  * picture (see trace_file.h). One lock for everything: threads trace into
  * one file, and the lock is only taken when a file was asked for. */
 #include "trace_file.h"
+#include "i18n.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,7 +47,7 @@ static void oflush(void)
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
-            fprintf(stderr, "corolab: writing the trace to %s: %s\n", path_copy,
+            fprintf(stderr, _("corolab: writing the trace to %s: %s\n"), path_copy,
                     strerror(errno));
             write_failed = true;
         } else {
@@ -113,7 +114,34 @@ static const char *quote(const char *s, char *out, size_t len, bool xml)
         }
     }
     out[o] = '\0';
+    tf_utf8_trim(out);
     return out;
+}
+
+void tf_utf8_trim(char *s)
+{
+    size_t n = strlen(s), i = n, need;
+    unsigned char c;
+    while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80 && n - i < 3)
+        i--; /* back over continuation bytes to the sequence's first */
+    if (i == 0)
+        return;
+    c = (unsigned char)s[i - 1];
+    need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    if (need > 1 && n - (i - 1) < need)
+        s[i - 1] = '\0';
+}
+
+size_t tf_why_head(const char *why)
+{
+    static const char *const stops[] = {"\xef\xbc\x8c", "\xef\xbc\x88"}; /* ，（ */
+    size_t n = strcspn(why, ",(");
+    for (size_t i = 0; i < sizeof stops / sizeof *stops; i++) {
+        const char *p = strstr(why, stops[i]);
+        if (p && (size_t)(p - why) < n)
+            n = (size_t)(p - why);
+    }
+    return n;
 }
 
 /* ---- JSON: one event per line, as they come ---- */
@@ -174,7 +202,8 @@ static double t_last;
 
 struct phase {
     double t;
-    char name[48];
+    char name[48];  /* the key: data-name, as the program named it */
+    char shown[48]; /* its words, translated */
 };
 static struct phase phases[32];
 static size_t nphases;
@@ -223,6 +252,7 @@ static void seg_add(struct lane *l, double t, enum tf_state s, const char *label
         /* too short to see at this lane's scale: the new state wins */
         last->state = (unsigned char)s;
         snprintf(last->label, sizeof last->label, "%s", label);
+        tf_utf8_trim(last->label);
         return;
     }
     if (l->n == l->cap) {
@@ -243,6 +273,7 @@ static void seg_add(struct lane *l, double t, enum tf_state s, const char *label
     last->t = t;
     last->state = (unsigned char)s;
     snprintf(last->label, sizeof last->label, "%s", label);
+    tf_utf8_trim(last->label);
 }
 
 /* ---- the entry points ---- */
@@ -257,8 +288,8 @@ bool tf_open(const char *path, double t, char *err, size_t errlen)
     else if (dot && (strcmp(dot, ".html") == 0 || strcmp(dot, ".htm") == 0))
         format = HTML;
     else {
-        snprintf(err, errlen, "'%s': name it FILE.json (Trace Event Format), "
-                 "FILE.svg or FILE.html (a picture)", path);
+        snprintf(err, errlen, _("'%s': name it FILE.json (Trace Event Format), "
+                                 "FILE.svg or FILE.html (a picture)"), path);
         return false;
     }
     fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -282,8 +313,10 @@ static void thread_seen(unsigned thread)
     while (threads_max < thread) {
         unsigned n = ++threads_max;
         if (format == JSON) {
+            char name[64], q[140];
+            snprintf(name, sizeof name, _("thread T%u"), n);
             json_event("{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%u,"
-                       "\"args\":{\"name\":\"thread T%u\"}}", n, n);
+                       "\"args\":{\"name\":\"%s\"}}", n, quote(name, q, sizeof q, false));
             json_event("{\"ph\":\"M\",\"name\":\"process_sort_index\",\"pid\":%u,"
                        "\"args\":{\"sort_index\":%u}}", n, n);
         }
@@ -317,7 +350,7 @@ unsigned tf_lane_new(unsigned thread, const char *name, double t)
 }
 
 void tf_switch(double t, unsigned thread, unsigned from, enum tf_state left,
-               const char *left_why, unsigned to, const char *in_why)
+               const char *left_why, unsigned to, const char *in_why, bool woke)
 {
     static const char *const kind[TF_NSTATES] = {
         [TF_RUN] = "switch", [TF_READY] = "switch", [TF_TIMER] = "wait",
@@ -331,7 +364,7 @@ void tf_switch(double t, unsigned thread, unsigned from, enum tf_state left,
         unsigned long id = ++flow_id;
         if (run_since < 0) { /* this thread's first switch */
             run_since = thread_first;
-            snprintf(run_why, sizeof run_why, "traced from here");
+            snprintf(run_why, sizeof run_why, "%s", _("traced from here"));
         }
         if (run_since > t) /* clocks read before taking the lock: no negative slice */
             run_since = t;
@@ -340,7 +373,7 @@ void tf_switch(double t, unsigned thread, unsigned from, enum tf_state left,
                    "\"pid\":%u,\"tid\":%u,\"ts\":%.3f,\"args\":{\"reason\":\"%s\"}}",
                    kind[left], thread, from, TS(t),
                    quote(left_why, a, sizeof a, false));
-        if (strncmp(in_why, "woke", 4) == 0)
+        if (woke)
             json_event("{\"ph\":\"i\",\"name\":\"wake\","
                        "\"pid\":%u,\"tid\":%u,\"ts\":%.3f,\"args\":{\"reason\":\"%s\"}}",
                        thread, to, TS(t), quote(in_why, b, sizeof b, false));
@@ -353,6 +386,7 @@ void tf_switch(double t, unsigned thread, unsigned from, enum tf_state left,
         run_lane = to;
         run_thread = thread;
         snprintf(run_why, sizeof run_why, "%s", in_why);
+        tf_utf8_trim(run_why);
     } else {
         struct lane *lf = lane_get(from), *lt = lane_get(to);
         if (lf) {
@@ -368,7 +402,8 @@ void tf_switch(double t, unsigned thread, unsigned from, enum tf_state left,
     pthread_mutex_unlock(&lock);
 }
 
-void tf_instant(double t, unsigned thread, unsigned lane, const char *what)
+void tf_instant(double t, unsigned thread, unsigned lane, const char *key,
+                const char *what)
 {
     char q[300];
     if (format != JSON)
@@ -377,12 +412,12 @@ void tf_instant(double t, unsigned thread, unsigned lane, const char *what)
     pthread_mutex_lock(&lock);
     json_event("{\"ph\":\"i\",\"name\":\"%.*s\","
                "\"pid\":%u,\"tid\":%u,\"ts\":%.3f,\"args\":{\"reason\":\"%s\"}}",
-               (int)strcspn(what, " \"\\"), what, thread, lane, TS(t),
+               (int)strcspn(key, " \"\\"), key, thread, lane, TS(t),
                quote(what, q, sizeof q, false));
     pthread_mutex_unlock(&lock);
 }
 
-void tf_phase(double t, const char *name)
+void tf_phase(double t, const char *name, const char *shown)
 {
     char q[100];
     t -= origin;
@@ -390,10 +425,13 @@ void tf_phase(double t, const char *name)
     if (format == JSON) {
         json_event("{\"ph\":\"i\",\"s\":\"g\",\"name\":\"%s\",\"cat\":\"phase\","
                    "\"pid\":1,\"tid\":1,\"ts\":%.3f}",
-                   quote(name, q, sizeof q, false), TS(t));
+                   quote(shown, q, sizeof q, false), TS(t));
     } else if (nphases < sizeof phases / sizeof *phases) {
         phases[nphases].t = t;
         snprintf(phases[nphases].name, sizeof phases[nphases].name, "%s", name);
+        snprintf(phases[nphases].shown, sizeof phases[nphases].shown, "%s", shown);
+        tf_utf8_trim(phases[nphases].name);
+        tf_utf8_trim(phases[nphases].shown);
         nphases++;
     }
     pthread_mutex_unlock(&lock);
@@ -405,9 +443,10 @@ static const char *const state_class[TF_NSTATES] = {
     "run", "ready", "timer", "fd", "wait", "done"};
 static const char *const state_colour[TF_NSTATES] = {
     "#2e9d45", "#d4d4d4", "#f0a030", "#3b7dd8", "#a98bd6", "#555555"};
-static const char *const state_legend[TF_NSTATES] = {
-    "running", "switched away (ready)", "waiting on a timer",
-    "waiting on a file descriptor", "waiting on a greenlet or event", "finished"};
+static const char *const state_legend[TF_NSTATES] = { /* translated when drawn */
+    N_("running"), N_("switched away (ready)"), N_("waiting on a timer"),
+    N_("waiting on a file descriptor"), N_("waiting on a greenlet or event"),
+    N_("finished")};
 
 /* A tick step of 1, 2 or 5 times a power of ten, about span/8. */
 static double tick_step(double span)
@@ -429,13 +468,14 @@ static void time_label(double t, double step, char *buf, size_t len)
 /* The short form of a why, for inside a bar: up to " (" or ",". */
 static void short_label(const char *why, char *out, size_t len)
 {
-    size_t n = strcspn(why, ",(");
+    size_t n = tf_why_head(why);
     while (n && why[n - 1] == ' ')
         n--;
     if (n >= len)
         n = len - 1;
     memcpy(out, why, n);
     out[n] = '\0';
+    tf_utf8_trim(out);
 }
 
 /* A lane: its name (unless `run` is 0: a lane named like the one above,
@@ -465,7 +505,7 @@ static void draw_lane(const struct lane *l, double y, double lane_h, double x0,
         if (threads_max > 1)
             snprintf(thread, sizeof thread, "T%u ", l->thread);
         if (run > 1)
-            snprintf(count, sizeof count, " (%u lanes)", run);
+            snprintf(count, sizeof count, _(" (%u lanes)"), run);
         oprintf("<text class=\"lane-name\" x=\"%.1f\" y=\"%.1f\" font-size=\"%d\" "
                 "text-anchor=\"end\">%s%s%s</text>\n", x0 - 6,
                 run > 1 ? y + font : y + lane_h / 2 + font * 0.35,
@@ -503,9 +543,9 @@ static void draw_lane(const struct lane *l, double y, double lane_h, double x0,
             continue;
         if (st == TF_DONE) {
             oprintf("<rect class=\"done\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" "
-                    "height=\"%.2f\" fill=\"%s\"><title>%s: finished</title></rect>\n",
+                    "height=\"%.2f\" fill=\"%s\"><title>%s: %s</title></rect>\n",
                     x0 + a * scale, y + lane_h / 2 - 1, (b - a) * scale > 1 ? (b - a) * scale : 1,
-                    2.0, state_colour[TF_DONE], name);
+                    2.0, state_colour[TF_DONE], name, _(state_legend[TF_DONE]));
         } else {
             double x = x0 + a * scale, w = (b - a) * scale;
             if (w < 0.6)
@@ -513,14 +553,21 @@ static void draw_lane(const struct lane *l, double y, double lane_h, double x0,
             else if (w > 4)
                 w -= 0.8; /* a seam between two waits in a row */
             quote(s->label, q, sizeof q, true);
+            char title[600];
+            /* TRANSLATORS: an SVG bar's tooltip: the greenlet, its state
+             * (running, waiting on a timer...), from when, to when, why. */
+            snprintf(title, sizeof title, _("%s %s %.6f s to %.6f s: %s"), name,
+                     _(state_legend[st]), a, b, q);
             oprintf("<rect class=\"%s\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" "
-                    "height=\"%.2f\" fill=\"%s\"><title>%s %s %.6f s to %.6f s: %s"
-                    "</title></rect>\n", state_class[st], x,
-                    y + (lane_h - bar_h) / 2, w, bar_h, state_colour[st],
-                    name, state_legend[st], a, b, q);
+                    "height=\"%.2f\" fill=\"%s\"><title>%s</title></rect>\n",
+                    state_class[st], x, y + (lane_h - bar_h) / 2, w, bar_h,
+                    state_colour[st], title);
             short_label(s->label, lbl, sizeof lbl);
+            /* no label for a plain switch ("switch", or its translation);
+             * a CJK character is about twice as wide as a Latin one */
             if (lane_h >= 14 && *lbl && strcmp(lbl, "switch") != 0 &&
-                w > strlen(lbl) * (font - 1) * 0.55 + 5)
+                strcmp(lbl, _("switch")) != 0 &&
+                w > cl_text_width(lbl) * (font - 1) * 0.55 + 5)
                 oprintf("<text class=\"why\" x=\"%.2f\" y=\"%.2f\" font-size=\"%d\" "
                         "fill=\"%s\">%s</text>\n", x + 3,
                         y + lane_h / 2 + font * 0.35, font - 1,
@@ -581,12 +628,13 @@ static void draw(double t_end)
     }
     scale = (x1 - x0) / t_end;
 
-    if (format == HTML)
-        oprintf("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-                "<title>%s trace</title></head>\n<body style=\"margin:0\">\n",
-                quote(program_invocation_short_name, q, sizeof q, true));
-    else
+    if (format == HTML) {
+        oputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>");
+        oprintf(_("%s trace"), quote(program_invocation_short_name, q, sizeof q, true));
+        oputs("</title></head>\n<body style=\"margin:0\">\n");
+    } else {
         oputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    }
     oprintf("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
             "viewBox=\"0 0 %.0f %.0f\" font-family=\"DejaVu Sans, Helvetica, Arial, "
             "sans-serif\" data-seconds=\"%.6f\" data-x0=\"%.0f\" data-x1=\"%.0f\" "
@@ -594,13 +642,14 @@ static void draw(double t_end)
             lanes_total);
     oprintf("<rect width=\"100%%\" height=\"100%%\" fill=\"#ffffff\"/>\n");
     oprintf("<text class=\"title\" x=\"12\" y=\"24\" font-size=\"17\" "
-            "font-weight=\"bold\">%s: who runs when</text>\n",
-            quote(program_invocation_short_name, q, sizeof q, true));
-    oprintf("<text x=\"12\" y=\"44\" font-size=\"12\" fill=\"#444\">%u greenlet%s "
-            "(main included)%s, %.6f s%s</text>\n", lanes_total,
-            lanes_total == 1 ? "" : "s",
-            threads_max > 1 ? ", lanes named by thread (T1, T2...)" : "", t_end,
-            has_hub ? "; the hub runs while it waits in its event loop" : "");
+            "font-weight=\"bold\">");
+    oprintf(_("%s: who runs when"), quote(program_invocation_short_name, q, sizeof q, true));
+    oprintf("</text>\n<text x=\"12\" y=\"44\" font-size=\"12\" fill=\"#444\">");
+    oprintf(ngettext("%u greenlet (main included)", "%u greenlets (main included)",
+                     lanes_total), lanes_total);
+    oprintf("%s, %.6f s%s</text>\n",
+            threads_max > 1 ? _(", lanes named by thread (T1, T2...)") : "", t_end,
+            has_hub ? _("; the hub runs while it waits in its event loop") : "");
 
     /* phases, as bands behind the lanes */
     for (i = 0; i < nphases; i++) {
@@ -611,7 +660,8 @@ static void draw(double t_end)
                 (b - a) * scale, (double)(n + (hidden ? 1 : 0)) * lane_h + 18,
                 i % 2 ? "#eef3fb" : "#f6f6ea");
         oprintf("<text class=\"phase-name\" x=\"%.2f\" y=\"%.1f\" font-size=\"12\" "
-                "font-weight=\"bold\">%s</text>\n", x0 + a * scale + 4, top - 5, q);
+                "font-weight=\"bold\">%s</text>\n", x0 + a * scale + 4, top - 5,
+                quote(phases[i].shown, q, sizeof q, true));
     }
     /* the time axis, with grid lines */
     step = tick_step(t_end);
@@ -625,8 +675,9 @@ static void draw(double t_end)
                 "text-anchor=\"middle\">%s</text>\n", x, yb + 14, lbl);
     }
     oprintf("<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\" "
-            "fill=\"#444\">time since the trace began</text>\n", x1,
-            top + (double)(n + (hidden ? 1 : 0)) * lane_h + 28);
+            "fill=\"#444\">%s</text>\n", x1,
+            top + (double)(n + (hidden ? 1 : 0)) * lane_h + 28,
+            _("time since the trace began"));
 
     {
         double y = top;
@@ -634,10 +685,11 @@ static void draw(double t_end)
         for (i = 0; i < n; i++) {
             if (i == gap_at) {
                 oprintf("<text class=\"gap\" x=\"%.1f\" y=\"%.1f\" font-size=\"%d\" "
-                        "fill=\"#444\">\xe2\x80\xa6 %u more greenlets not drawn "
-                        "(lanes %u to %u) \xe2\x80\xa6</text>\n", x0 + 4,
-                        y + lane_h / 2 + font * 0.35, font < 10 ? 10 : font,
-                        hidden, gap_from, gap_to);
+                        "fill=\"#444\">\xe2\x80\xa6 ", x0 + 4,
+                        y + lane_h / 2 + font * 0.35, font < 10 ? 10 : font);
+                oprintf(_("%u more greenlets not drawn (lanes %u to %u)"), hidden,
+                        gap_from, gap_to);
+                oputs(" \xe2\x80\xa6</text>\n");
                 y += lane_h;
             }
             if (i && drawn[i]->thread != drawn[i - 1]->thread)
@@ -671,8 +723,8 @@ static void draw(double t_end)
             oprintf("<rect x=\"%.0f\" y=\"%.0f\" width=\"14\" height=\"%d\" "
                     "fill=\"%s\"/><text x=\"%.0f\" y=\"%.0f\" font-size=\"12\">%s"
                     "</text>\n", x, i == TF_DONE ? y + 5 : y, i == TF_DONE ? 3 : 12,
-                    state_colour[i], x + 18, y + 10, state_legend[i]);
-            x += 26 + strlen(state_legend[i]) * 6.6;
+                    state_colour[i], x + 18, y + 10, _(state_legend[i]));
+            x += 26 + cl_text_width(_(state_legend[i])) * 6.6;
         }
         oputs("</g>\n");
     }
@@ -712,7 +764,7 @@ void tf_close(double t)
     if (t < t_last)
         t = t_last;
     if (format == JSON) {
-        json_slice(t, run_thread ? run_thread : 1, run_lane, "trace ends");
+        json_slice(t, run_thread ? run_thread : 1, run_lane, _("trace ends"));
         oputs("\n]}\n");
     } else {
         draw(t);

@@ -43,17 +43,31 @@ bool tf_open(const char *path, double t, char *err, size_t errlen);
 /* A new lane, for a greenlet named name on thread `thread`. */
 unsigned tf_lane_new(unsigned thread, const char *name, double t);
 
+/* The whys are the words a person reads, translated (issue 15) by
+ * trace.c; what a program reads stays English: the JSON's keys and event
+ * names, the SVG's classes and a phase's data-name. */
+
 /* At t, on thread `thread`, lane `from` stops running (and goes into
  * state `left`, because of left_why) and lane `to` runs (because of
- * in_why). */
+ * in_why; `woke`: something woke it, in_why says what). */
 void tf_switch(double t, unsigned thread, unsigned from, enum tf_state left,
-               const char *left_why, unsigned to, const char *in_why);
+               const char *left_why, unsigned to, const char *in_why, bool woke);
 
-/* An instant event on a lane (a spawn). */
-void tf_instant(double t, unsigned thread, unsigned lane, const char *what);
+/* An instant event on a lane (a spawn): named by key's first word (the
+ * English text), with what (its translation) as the reason. */
+void tf_instant(double t, unsigned thread, unsigned lane, const char *key,
+                const char *what);
 
-/* A named part of the run starts at t, until the next one. */
-void tf_phase(double t, const char *name);
+/* A named part of the run starts at t, until the next one: name is its
+ * key (the SVG's data-name), shown its words. */
+void tf_phase(double t, const char *name, const char *shown);
+
+/* Cut s before a UTF-8 sequence that a cut to fit left unfinished. */
+void tf_utf8_trim(char *s);
+
+/* The head of a why, up to its first comma or bracket (ASCII or CJK
+ * fullwidth): "sleep 1.000 s" of "sleep 1.000 s, until 2.0". */
+size_t tf_why_head(const char *why);
 
 /* Finish and close the file. */
 void tf_close(double t);

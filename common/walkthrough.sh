@@ -114,9 +114,11 @@ each with its own connection, all served by one 06 server in one thread,
 stopped with Ctrl-C (SIGINT): its summary counts the connections.")
 
 # ---- options ----
+# Every message with a value in it is a printf format from gettext, the
+# values its arguments: printf "$(gettext 'lesson %s ...')" "$n".
 usage() {
-    cat <<EOT
-Usage: common/walkthrough.sh [--from N] [--only N] [--no-pause] [--pictures DIR] [--lang zh|en]
+    printf "$(gettext "Usage: %s [--from N] [--only N] [--no-pause]
+                             [--pictures DIR] [--lang zh|en]
 Run the corolab lessons in order, as in class; what each run shows is
 checked against the lesson's expected transcript.
 
@@ -127,35 +129,36 @@ checked against the lesson's expected transcript.
   --lang zh|en     speak Chinese or English (default: LANGUAGE, LC_ALL, LANG)
   -h, --help       show this help and exit
 
-Keys at each pause (on a terminal):
-$(keys_help)
-Without a terminal it never pauses. WALKTHROUGH_TIMEOUT (default 60) bounds
-each program, in seconds.
-EOT
+Keys at each pause (on a terminal):")\n" common/walkthrough.sh
+    keys_help
+    gettext 'Without a terminal it never pauses. WALKTHROUGH_TIMEOUT (default 60) bounds
+each program, in seconds.'
+    echo
 }
 keys_help() {
-    cat <<EOT
-  Enter    run the lesson (before), or go on to the next one (after)
+    gettext '  Enter    run the lesson (before), or go on to the next one (after)
   r        run it again            t   run it (again) with --trace
   p        show the Python it mirrors
   n        show "What to notice" from its README
-  b        back one lesson         q   quit
-EOT
+  b        back one lesson         q   quit'
+    echo
 }
-usage_err() {
-    echo "walkthrough.sh: $*" >&2
-    echo "Try 'common/walkthrough.sh --help' for more information." >&2
+usage_err() { # FORMAT ARGS... (FORMAT translated)
+    local f=$1
+    shift
+    { printf 'walkthrough.sh: '; printf "$f" "$@"; echo
+      printf "$(gettext "Try '%s --help' for more information.")\n" common/walkthrough.sh; } >&2
     exit 2
 }
 lesson_number() { # "3", "03" -> 03
-    [[ $1 =~ ^0?[1-7]$ ]] || usage_err "lesson number wanted (1-7), not '$1'"
+    [[ $1 =~ ^0?[1-7]$ ]] || usage_err "$(gettext "lesson number wanted (1-7), not '%s'")" "$1"
     printf '%02d' "$((10#$1))"
 }
 from=01 only="" pause=1 pictures=""
 while [ $# -gt 0 ]; do
     case $1 in
         --from|--only|--pictures)
-            [ $# -ge 2 ] || usage_err "$1 needs an argument"
+            [ $# -ge 2 ] || usage_err "$(gettext '%s needs an argument')" "$1"
             case $1 in
                 --from) from=$(lesson_number "$2") || exit 2 ;;
                 --only) only=$(lesson_number "$2") || exit 2 ;;
@@ -168,15 +171,15 @@ while [ $# -gt 0 ]; do
         --no-pause) pause=0; shift ;;
         --lang|--lang=*) # taken above, before the banners
             v=${1#--lang}; v=${v#=}; [ -n "$v" ] || { v=${2-}; shift; }
-            case $v in zh|en) ;; *) usage_err "--lang wants zh or en, not '$v'" ;; esac
+            case $v in zh|en) ;; *) usage_err "$(gettext "%s wants zh or en, not '%s'")" --lang "$v" ;; esac
             shift ;;
         -h|--help) usage; exit 0 ;;
-        *) usage_err "unknown argument '$1'" ;;
+        *) usage_err "$(gettext "unknown argument '%s'")" "$1" ;;
     esac
 done
 if [ -n "$pictures" ]; then
-    [ -n "${pictures// /}" ] || usage_err "--pictures needs a folder name"
-    mkdir -p -- "$pictures" || usage_err "--pictures: cannot make folder '$pictures'"
+    [ -n "${pictures// /}" ] || usage_err "$(gettext '%s needs a folder name')" --pictures
+    mkdir -p -- "$pictures" || usage_err "$(gettext "%s: cannot make folder '%s'")" --pictures "$pictures"
     pictures=$(cd -- "$pictures" && pwd) # the lessons run from their own folders
 fi
 interactive=0
@@ -202,7 +205,8 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-trap 'echo; echo "walkthrough: interrupted"; exit 130' INT
+interrupted() { echo; gettext 'walkthrough: interrupted'; echo; exit 130; }
+trap interrupted INT
 trap 'exit 143' TERM
 
 # start CMD...: run CMD in the background, in a process group of its own
@@ -236,9 +240,9 @@ lesson_dir() { local d; for d in "$1"_*/; do [ -d "$d" ] && echo "${d%/}" && ret
 # is refolded to 71 columns; Chinese keeps its translator's line breaks
 # (fold counts bytes, not CJK's double-width columns). Continuation lines
 # are indented under the label.
-fit() {
-    local t=$1
-    [ -n "$zh" ] || t=$(printf '%s' "$t" | tr '\n' ' ' | fold -s -w 71 | sed 's/ *$//')
+fit() { # TEXT [ascii]: fold to 80 columns (fold counts bytes: Chinese is
+    local t=$1     # folded by hand in the catalogue, ASCII such as Python always here)
+    [ -n "$zh" ] && [ "${2-}" != ascii ] || t=$(printf '%s' "$t" | tr '\n' ' ' | fold -s -w 71 | sed 's/ *$//')
     printf '%s' "${t//$'\n'/$'\n'         }"
 }
 
@@ -248,29 +252,38 @@ banner() { # NN
     local readme=README.md
     [ -n "$zh" ] && [ -f "$dir/README.zh.md" ] && readme=README.zh.md
     printf '\n%s======== %s ========%s\n' "$B" "$(printf "$(gettext 'Lesson %s: %s')" "$n" "${TITLE[$n]}")" "$N"
-    printf '%sPython:%s  %s\n' "$B" "$N" "$(fit "${PYTHON[$n]}")"
+    printf '%sPython:%s  %s\n' "$B" "$N" "$(fit "${PYTHON[$n]}" ascii)"
     printf '%s%s%s   %s\n' "$B" "$(gettext 'Watch:')" "$N" "$(fit "${WATCH[$n]}")"
     [ -n "$dir" ] && [ -f "$dir/README.md" ] &&
         printf "%s$(gettext '(more in %s)')%s\n" "$D" "$dir/$readme" "$N"
     echo
 }
 
-# readme_section NAME HEADING: that "## HEADING" section of its README.
+# readme NAME: its README in the language spoken (README.zh.md in Chinese).
+readme() {
+    if [ -n "$zh" ] && [ -f "$1/README.zh.md" ]; then echo "$1/README.zh.md"
+    else echo "$1/README.md"; fi
+}
+# readme_section FILE HEADING: that "## HEADING" section of FILE.
 readme_section() {
-    awk -v h="## $2" 'index($0, h) == 1 {p = 1; next} /^## / {p = 0} p' "$1/README.md" 2>/dev/null
+    awk -v h="## $2" 'index($0, h) == 1 {p = 1; next} /^## / {p = 0} p' "$1" 2>/dev/null
 }
 show_python() { # NAME: the course's Python, from the README's python blocks
-    local py
-    py=$(readme_section "$1" "The Python it mirrors" |
+    local py file
+    file=$(readme "$1")
+    # TRANSLATORS: the heading of that section in the lessons' README.zh.md
+    py=$(readme_section "$file" "$(gettext 'The Python it mirrors')" |
         awk '/^```python/ {p = 1; next} /^```/ {if (p) print ""; p = 0} p')
-    printf '\n%s---- the Python that %s mirrors (%s/README.md) ----%s\n' "$B" "$1" "$1" "$N"
-    if [ -n "$py" ]; then printf '%s\n' "$py"; else echo "(no Python block in its README)"; fi
+    printf '\n%s---- %s ----%s\n' "$B" "$(printf "$(gettext 'the Python that %s mirrors (%s)')" "$1" "$file")" "$N"
+    if [ -n "$py" ]; then printf '%s\n' "$py"; else printf "$(gettext '(no Python block in its README)')"; echo; fi
 }
 show_notice() { # NAME
-    local txt
-    txt=$(readme_section "$1" "What to notice")
-    printf '\n%s---- what to notice (%s/README.md) ----%s\n' "$B" "$1" "$N"
-    if [ -n "$txt" ]; then printf '%s\n' "$txt"; else echo "(no \"What to notice\" in its README)"; fi
+    local txt file
+    file=$(readme "$1")
+    # TRANSLATORS: the heading of that section in the lessons' README.zh.md
+    txt=$(readme_section "$file" "$(gettext 'What to notice')")
+    printf '\n%s---- %s ----%s\n' "$B" "$(printf "$(gettext 'what to notice (%s)')" "$file")" "$N"
+    if [ -n "$txt" ]; then printf '%s\n' "$txt"; else printf "$(gettext '(no "What to notice" in its README)')"; echo; fi
 }
 
 matched=0 failed=0 unchecked=0 skipped=0 failed_names=()
@@ -299,8 +312,8 @@ check_shown() {
     local name=$1 st=$2 want=0 problem="" same exp=$1/expected.txt
     [ -n "$zh" ] && [ -f "$name/expected.zh.txt" ] && exp=$name/expected.zh.txt
     [ -f "$name/transcript.status" ] && want=$(tr -d ' \n' <"$name/transcript.status")
-    if [ "$st" = 124 ]; then problem="timed out after ${timeout_s}s"
-    elif [ "$st" != "$want" ]; then problem="exit status $st, expected $want"; fi
+    if [ "$st" = 124 ]; then problem=$(printf "$(gettext 'timed out after %ss')" "$timeout_s")
+    elif [ "$st" != "$want" ]; then problem=$(printf "$(gettext 'exit status %s, expected %s')" "$st" "$want"); fi
     if [ -x tests/compare.sh ]; then
         tests/compare.sh -q -e -o "$tmp/$name.diff" -L "$name (the run above)" "$exp" "$tmp/$name.raw"
         same=$?
@@ -339,10 +352,10 @@ run_main() {
         check_shown "$name" "$st"
     elif [ $st = 0 ]; then
         unchecked=$((unchecked + 1))
-        printf '%s- %s has no expected.txt yet: not checked%s\n' "$Y" "$name" "$N"
+        printf '%s- %s%s\n' "$Y" "$(printf "$(gettext '%s has no expected.txt yet: not checked')" "$name")" "$N"
     else
         fail "$name"
-        printf '%s✗ %s exited with status %s%s\n' "$R" "$name" "$st" "$N"
+        printf '%s✗ %s%s\n' "$R" "$(printf "$(gettext '%s exited with status %s')" "$name" "$st")" "$N"
     fi
 }
 
@@ -361,12 +374,12 @@ wait_port() { # PID FILE: the port its first line names ("...:PORT"); 10 s
 # 06: the same server on epoll, poll and select, idle connections piling up.
 show_backends() {
     local st
-    printf '\n%s$ tests/bench/backends.sh --quick   # select, poll, epoll side by side%s\n' "$D" "$N"
+    printf '\n%s$ tests/bench/backends.sh --quick   # %s%s\n' "$D" "$(gettext 'select, poll, epoll side by side')" "$N"
     in_group bash tests/bench/backends.sh --quick
     st=$?
     if [ $st != 0 ]; then
-        fail "06 backends (status $st)"
-        printf '%s✗ tests/bench/backends.sh exited with status %s%s\n' "$R" "$st" "$N"
+        fail "$(printf "$(gettext '%s backends (status %s)')" 06 "$st")"
+        printf '%s✗ %s%s\n' "$R" "$(printf "$(gettext '%s exited with status %s')" tests/bench/backends.sh "$st")" "$N"
     fi
 }
 
@@ -374,7 +387,7 @@ show_backends() {
 show_hundred() {
     local srv=06_socket_server cli=07_load_client port pid st i lines
     if [ ! -x "$srv/$srv" ]; then
-        printf '%s- %s is not built: the 100-thread run is skipped%s\n' "$Y" "$srv" "$N"
+        printf '%s- %s%s\n' "$Y" "$(printf "$(gettext '%s is not built: the 100-thread run is skipped')" "$srv")" "$N"
         return
     fi
     printf '\n%s$ %s/%s --port 0 &%s\n' "$D" "$srv" "$srv" "$N"
@@ -385,7 +398,7 @@ show_hundred() {
     pid=$started
     if ! port=$(wait_port "$pid" "$tmp/06.out"); then
         fail "$srv"
-        printf '%s✗ %s did not say which port it listens on%s\n' "$R" "$srv" "$N"
+        printf '%s✗ %s%s\n' "$R" "$(printf "$(gettext '%s did not say which port it listens on')" "$srv")" "$N"
         sed 's/^/  ! /' "$tmp/06.err"
         return
     fi
@@ -394,35 +407,36 @@ show_hundred() {
     printf '%s$ %s/%s %s%s\n' "$D" "$cli" "$cli" "${cargs[*]}" "$N"
     in_group lesson_child "$cli" "$tmp/07-100.raw" "${cargs[@]}"
     st=$?
-    [ $st = 0 ] || { fail "$cli 100 threads (status $st)"; printf '%s✗ %s exited with status %s%s\n' "$R" "$cli" "$st" "$N"; }
+    [ $st = 0 ] || { fail "$(printf "$(gettext '%s 100 threads (status %s)')" "$cli" "$st")"
+                     printf '%s✗ %s%s\n' "$R" "$(printf "$(gettext '%s exited with status %s')" "$cli" "$st")" "$N"; }
 
-    printf '\n%s$ kill -INT %s   # Ctrl-C: the server stops and sums up%s\n' "$D" "$srv" "$N"
+    printf '\n%s$ kill -INT %s   # %s%s\n' "$D" "$srv" "$(gettext 'Ctrl-C: the server stops and sums up')" "$N"
     kill -INT "$pid" 2>/dev/null
     for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     if kill -0 "$pid" 2>/dev/null; then
-        fail "$srv (no exit on SIGINT)"
-        printf '%s✗ %s did not stop within 5 s of SIGINT%s\n' "$R" "$srv" "$N"
+        fail "$(printf "$(gettext '%s (no exit on SIGINT)')" "$srv")"
+        printf '%s✗ %s%s\n' "$R" "$(printf "$(gettext '%s did not stop within 5 s of SIGINT')" "$srv")" "$N"
     fi
     wait "$pid"
     st=$?
     forget "$pid"
     # Its recv lines were the point of the --demo run; here, the count.
     lines=$(grep -c "^recv: " "$tmp/06.out")
-    printf '  | %s(%s recv lines from %s connections, one thread)%s\n' "$D" "$lines" \
-        "$(grep -c ' opened$' "$tmp/06.out")" "$N"
+    printf '  | %s(%s)%s\n' "$D" "$(printf "$(gettext '%s recv lines from %s connections, one thread')" "$lines" \
+        "$(grep -c ' opened$' "$tmp/06.out")")" "$N"
     grep -v -e '^recv: ' -e '^connection [0-9]* \(opened\|closed\)' -e ' opened$' "$tmp/06.out" |
         tail -n +2 | sed 's/^/  | /'
     [ -s "$tmp/06.err" ] && sed 's/^/  ! /' "$tmp/06.err"
     case $st in
         0|130) ;; # a clean exit on SIGINT, either way
-        *) fail "$srv (status $st)"
-           printf '%s✗ %s exited with status %s%s\n' "$R" "$srv" "$st" "$N" ;;
+        *) fail "$(printf "$(gettext '%s (status %s)')" "$srv" "$st")"
+           printf '%s✗ %s%s\n' "$R" "$(printf "$(gettext '%s exited with status %s')" "$srv" "$st")" "$N" ;;
     esac
     if grep -q '^summary: 100 connections' "$tmp/06.out"; then
-        printf '%s✓ one thread served all 100 connections%s\n' "$G" "$N"
+        printf '%s✓ %s%s\n' "$G" "$(gettext 'one thread served all 100 connections')" "$N"
     else
-        fail "$srv (summary)"
-        printf '%s✗ the server did not count 100 connections%s\n' "$R" "$N"
+        fail "$(printf "$(gettext '%s (summary)')" "$srv")"
+        printf '%s✗ %s%s\n' "$R" "$(gettext 'the server did not count 100 connections')" "$N"
     fi
 }
 
@@ -433,7 +447,7 @@ run_lesson() {
     name=$(lesson_dir "$n")
     if [ -z "$name" ] || [ ! -x "$name/$name" ]; then
         skipped=$((skipped + 1))
-        printf '%s- lesson %s is not built yet: skipped%s\n' "$Y" "$n" "$N"
+        printf '%s- %s%s\n' "$Y" "$(printf "$(gettext 'lesson %s is not built yet: skipped')" "$n")" "$N"
         return
     fi
     run_main "$name" "$@"
@@ -447,14 +461,22 @@ run_lesson() {
 flush_typeahead() { while read -rsn1 -t 0.05 _ </dev/tty; do :; done; }
 
 # ask WHEN NN: the pause; sets $action to run, trace, next, back or quit.
+# Its prompt fits an 80-column projector, in either language (display
+# columns: a CJK character takes two): tests/integration/walkthrough_tty.sh.
 ask() {
-    local when=$1 n=$2 name key go
+    local when=$1 n=$2 name key prompt
     name=$(lesson_dir "$n")
-    if [ "$when" = before ]; then go="Enter: run lesson $n"; else go="Enter: next · r: again"; fi
+    # TRANSLATORS: the pause's prompt, one line of at most 76 columns (a
+    # CJK character takes two) for the key typed after it on an 80-column
+    # projector; [x] is the key, the word after it what it does
+    if [ "$when" = before ]; then
+        prompt=$(printf "$(gettext '[Enter] run lesson %s [t]race [p]ython [n]otice [b]ack [q]uit [?]keys > ')" "$n")
+    else
+        prompt=$(printf "$(gettext '[Enter] next [r]again [t]race [p]ython [n]otice [b]ack [q]uit [?]keys > ')")
+    fi
     while :; do
         flush_typeahead
-        printf '%s[%s · t: with --trace · p: Python · n: notice · b: back · q: quit · ?: keys] > %s' \
-            "$D" "$go" "$N"
+        printf '%s%s%s' "$D" "$prompt" "$N"
         IFS= read -rsn1 key </dev/tty || key=q
         echo "$key"
         case $key in
@@ -493,7 +515,7 @@ while [ $k -lt ${#todo[@]} ]; do
         [ $pause = 1 ] && ask after "$n"
     done
     case $action in
-        quit) echo "stopped at lesson $n"; break ;;
+        quit) printf "$(gettext 'stopped at lesson %s')" "$n"; echo; break ;;
         back) [ $k -gt 0 ] && k=$((k - 1)) ;;
         *) k=$((k + 1)) ;;
     esac
@@ -504,11 +526,11 @@ if [ -n "$pictures" ]; then
     shopt -s nullglob
     pics=("$pictures"/*.svg)
     if [ ${#pics[@]} -gt 0 ]; then
-        echo "pictures of each lesson's switches: ${#pics[@]} in $pictures/"
-        echo "open them in a browser, e.g. xdg-open $pictures/${pics[0]##*/}"
+        printf "$(gettext "pictures of each lesson's switches: %s in %s/")" "${#pics[@]}" "$pictures"; echo
+        printf "$(gettext 'open them in a browser, e.g. xdg-open %s')" "$pictures/${pics[0]##*/}"; echo
     else
-        echo "pictures: none written to $pictures/ (this build's trace layer does"
-        echo "not know COROLAB_TRACE_FILE yet)"
+        printf "$(gettext "pictures: none written to %s/ (this build's trace layer does
+not know COROLAB_TRACE_FILE yet)")" "$pictures"; echo
     fi
 fi
 

@@ -4,34 +4,69 @@
 # hand-written epoll client; system calls per message; 06 --workers 1 vs 2;
 # then 06's backends.
 #
-#   tests/bench/echo_bench.sh [SECONDS]     each run lasts SECONDS (default 2.5)
-#   tests/bench/echo_bench.sh --quick       0.5 s runs, one of each (a smoke test)
+#   tests/bench/echo_bench.sh [--runs N] [--pin] [SECONDS]
+#                                   each run lasts SECONDS (default 2), and
+#                                   each figure is the best of N rounds
+#                                   (default 3)
+#                                   --pin: servers on cpu 0, clients on 1
+#   tests/bench/echo_bench.sh --quick
+#                                   0.5 s runs, one round (a smoke test)
 #
 # For 100 and 1,000 connections of 64-byte and 4 KiB messages it prints:
-#   epoll server, 07 --coroutines     messages/s
-#   06 --quiet,   07 --coroutines     messages/s, and the ratio to the line
-#                                     above (issue 12: target >= 1.0x)
-#   epoll server, epoll client        messages/s of a hand-written client,
-#                                     and 07's ratio to it (target >= 1.0x)
-# then system calls per echoed message (perf stat -e raw_syscalls:sys_enter;
-# target 2.0) of 06 as the server and of 07 as the client; then 06
-# --workers 1 and 2 with the client pinned to a core of its own (taskset;
-# no target); then 06 with --backend epoll, poll and select at 1,000
-# connections. Client and server share this machine's cores; the figures
-# are what the pair reaches together. Every server is on 127.0.0.1 and is
+#   epoll server (level) <- 07   messages/s; the server is echo_epoll.c's
+#   epoll server (edge)  <- 07   level- and edge-triggered loop
+#   06 --quiet           <- 07   messages/s, and the ratio to the faster
+#                                epoll server (issue 12: target >= 1.0x)
+#   epoll server (level) <- epoll client
+#                                messages/s of a hand-written client, and
+#                                07's ratio to it on that server (target
+#                                >= 1.0x)
+# then system calls per echoed message (perf stat; target 2.0: a recv and
+# a send, and epoll_wait shared by the sockets ready at once) of 06 and of
+# the epoll server, and of 07 and of the epoll client; then 06 --workers
+# 1 and 2 with the client pinned to a core of its own (taskset; no
+# target); then 06 with --backend epoll, poll and select at 1,000
+# connections.
+#
+# The machine is shared and its noise only ever slows a run down, so the
+# rounds alternate the programs compared (each round runs every one of
+# them once) and the best run of each is the figure; beside it, every run's
+# range (min..max), and the range of the ratio within a round, so the noise
+# is in sight rather than averaged away. --pin runs every server on cpu 0
+# and every client on cpu 1 (taskset). Every server is on 127.0.0.1 and is
 # stopped at the end. No figure is asserted.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 root=$PWD
-secs=${1:-2.5}
-reps="1 2"
-[ "$secs" = --quick ] && secs=0.5 reps=1
+secs=2 runs=3 pin=false
+usage() { sed -n '7,13p' "$0" | sed 's/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+    case $1 in
+    --quick) secs=0.5 runs=1 ;;
+    --runs) runs=${2:-}; shift ;;
+    --pin) pin=true ;;
+    -h | --help) usage; exit 0 ;;
+    [0-9]*) secs=$1 ;;
+    *) echo "echo_bench: unknown argument $1" >&2; usage >&2; exit 2 ;;
+    esac
+    shift
+done
+case $runs in '' | *[!0-9]* | 0) echo "echo_bench: --runs needs a count of 1 or more" >&2; exit 2 ;; esac
 server06=$root/06_socket_server/06_socket_server
 client07=$root/07_load_client/07_load_client
 epoll=$root/tests/bench/echo_epoll
 for b in "$server06" "$client07" "$epoll"; do
     [ -x "$b" ] || { echo "echo_bench: $b is not built (run make)" >&2; exit 2; }
 done
+srv_cpu=() cli_cpu=()
+if $pin; then
+    if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+        srv_cpu=(taskset -c 0) cli_cpu=(taskset -c 1)
+    else
+        echo "echo_bench: --pin needs 2 cores and taskset; not pinned" >&2
+        pin=false
+    fi
+fi
 out=$(mktemp -d)
 pids=()
 cleanup() {
@@ -42,9 +77,12 @@ cleanup() {
 trap cleanup EXIT
 
 # start NAME CMD...: run a server printing "... listening on ADDR:PORT"
-# first; sets $port.
+# first; sets $port. The log is emptied here, not only by the server's
+# redirection, which happens in the child, later: the previous round's
+# server of that name has left its port in it.
 start() {
     local name=$1; shift
+    : >"$out/$name.log"
     "$@" >"$out/$name.log" 2>&1 &
     pids+=($!)
     for _ in $(seq 100); do
@@ -63,61 +101,122 @@ stop() {
 }
 
 rate07() { # PORT CONNS [SIZE]
-    "$client07" --port "$1" --coroutines "$2" --size "${3:-64}" --duration "$secs" --quiet \
+    "${cli_cpu[@]}" "$client07" --port "$1" --coroutines "$2" --size "${3:-64}" --duration "$secs" --quiet \
         | sed -n 's/^time: .*, \([0-9]*\) messages\/s$/\1/p'
 }
 
 rate_epoll_client() { # PORT CONNS [SIZE]
-    "$epoll" --drive --port "$1" --conns "$2" --size "${3:-64}" --seconds "$secs" \
+    "${cli_cpu[@]}" "$epoll" --drive --port "$1" --conns "$2" --size "${3:-64}" --seconds "$secs" \
         | sed -n 's/^\([0-9]*\) messages\/s$/\1/p'
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
-best() { [ "${1:-0}" -ge "${2:-0}" ] && echo "${1:-0}" || echo "${2:-0}"; }
+# Each figure's runs, as "a b c" in fig[KEY].
+declare -A fig
+add() { fig[$1]="${fig[$1]:-} ${2:-0}"; }
+best() { printf '%s\n' ${fig[$1]} | sort -g | tail -n 1; }
+range() { printf '%s\n' ${fig[$1]} | sort -g | sed -n '1h; $ { H; x; s/\n/../; p }'; }
+max2() { awk -v a="$1" -v b="$2" 'BEGIN { print (a >= b ? a : b) }'; }
+verdict() { awk -v r="$1" -v t="$2" 'BEGIN { print (r != "-" && r >= t ? "met" : "NOT met") }'; }
 
-# The machine is shared: each pair is measured twice, alternating, and the
-# better run of each kept (the one that noise touched least).
-echo "echo: $secs s per run, best of $(echo $reps | wc -w), on $(nproc) cores"
+echo "echo: $secs s per run, best of $runs round(s) (every program once per round; min..max of the runs beside)"
+echo "  on $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)$($pin && echo ', servers pinned to cpu 0, clients to cpu 1')"
 for size in 64 4096; do
     for n in 100 1000; do
-        raw=0 ours=0 hand=0
-        for _ in $reps; do
-            start epoll "$epoll" --serve --port 0
-            raw=$(best "$raw" "$(rate07 "$port" "$n" "$size")")
-            hand=$(best "$hand" "$(rate_epoll_client "$port" "$n" "$size")")
+        k=$size.$n
+        for _ in $(seq "$runs"); do
+            start lt "${srv_cpu[@]}" "$epoll" --serve --port 0
+            add "$k.lt" "$(rate07 "$port" "$n" "$size")"
+            add "$k.hand" "$(rate_epoll_client "$port" "$n" "$size")"
             stop
-            start s06 "$server06" --quiet --port 0
-            ours=$(best "$ours" "$(rate07 "$port" "$n" "$size")")
+            start et "${srv_cpu[@]}" "$epoll" --serve --edge --port 0
+            add "$k.et" "$(rate07 "$port" "$n" "$size")"
             stop
+            start s06 "${srv_cpu[@]}" "$server06" --quiet --port 0
+            add "$k.06" "$(rate07 "$port" "$n" "$size")"
+            stop
+            set -- ${fig[$k.lt]}; lt=${!#}
+            set -- ${fig[$k.et]}; et=${!#}
+            set -- ${fig[$k.06]}; ours=${!#}
+            set -- ${fig[$k.hand]}; hand=${!#}
+            add "$k.r06" "$(ratio "$ours" "$(max2 "$lt" "$et")")"
+            add "$k.r07" "$(ratio "$lt" "$hand")"
         done
+        lt=$(best "$k.lt") et=$(best "$k.et") ours=$(best "$k.06") hand=$(best "$k.hand")
+        if [ "$et" -gt "$lt" ]; then raw=$et kind=edge; else raw=$lt kind=level; fi
+        r06=$(ratio "$ours" "$raw") r07=$(ratio "$lt" "$hand")
         [ "$n" = 1000 ] && [ "$size" = 64 ] && epoll1000=$ours
-        printf '%5d connections, %4d B:\n' "$n" "$size"
-        printf '  epoll server <- 07 --coroutines  %8s messages/s\n' "$raw"
-        printf '  06 --quiet   <- 07 --coroutines  %8s messages/s   06: %sx the epoll server  (target >= 1.0x)\n' "$ours" "$(ratio "$ours" "$raw")"
-        printf '  epoll server <- epoll client     %8s messages/s   07: %sx the epoll client  (target >= 1.0x)\n' "$hand" "$(ratio "$raw" "$hand")"
+        printf '%5d connections, %4d B:                 best  (runs)\n' "$n" "$size"
+        printf '  epoll server (level) <- 07  %9s  (%s)\n' "$lt" "$(range "$k.lt")"
+        printf '  epoll server (edge)  <- 07  %9s  (%s)\n' "$et" "$(range "$k.et")"
+        printf '  06 --quiet           <- 07  %9s  (%s)   06: %sx the %s-triggered server (per round %s), target >= 1.0x: %s\n' \
+            "$ours" "$(range "$k.06")" "$r06" "$kind" "$(range "$k.r06")" "$(verdict "$r06" 1.0)"
+        printf '  epoll server (level) <- epoll client %s  (%s)   07: %sx the epoll client (per round %s), target >= 1.0x: %s\n' \
+            "$hand" "$(range "$k.hand")" "$r07" "$(range "$k.r07")" "$(verdict "$r07" 1.0)"
     done
 done
 
 # System calls per echoed message: perf counts every system call entered
 # by the process (setup, accepts and epoll_wait included), divided by the
-# messages 07 reports. Target 2.0 (a recv and a send; epoll_wait is
-# shared by the sockets ready at once).
-if perf stat -e raw_syscalls:sys_enter true >/dev/null 2>&1; then
-    count() { sed -n 's/^\([0-9]*\),.*raw_syscalls:sys_enter.*/\1/p' "$1"; }
-    msgs() { sed -n 's/^messages: \([0-9]*\) sent.*/\1/p' "$1"; }
-    per() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
-    echo "system calls per message (perf stat -e raw_syscalls:sys_enter, 100 connections, 64 B):"
-    # the server: perf runs 06, and ends when 06 is stopped
-    start s06perf perf stat -e raw_syscalls:sys_enter -x, -o "$out/s06.perf" -- "$server06" --quiet --port 0
-    "$client07" --port "$port" --coroutines 100 --size 64 --duration "$secs" --quiet >"$out/c.txt"
-    pkill -TERM -P "${pids[-1]}" 2>/dev/null; wait "${pids[-1]}" 2>/dev/null; unset 'pids[-1]'
-    printf '  06 (server)  %s  (target 2.0)\n' "$(per "$(count "$out/s06.perf")" "$(msgs "$out/c.txt")")"
-    start epoll "$epoll" --serve --port 0
-    perf stat -e raw_syscalls:sys_enter -x, -o "$out/c07.perf" -- \
-        "$client07" --port "$port" --coroutines 100 --size 64 --duration "$secs" --quiet >"$out/c.txt"
-    stop
-    printf '  07 (client)  %s  (target 2.0)\n' "$(per "$(count "$out/c07.perf")" "$(msgs "$out/c.txt")")"
+# messages 07 reports (or the epoll client counts). Target 2.0: a recv
+# and a send per message, and epoll_wait shared by the sockets ready at
+# once. How many are ready at once depends on the two programs' pace, not
+# only on the one measured, so the baseline beside it is measured the
+# same way in the same run; recv and send are counted on their own too,
+# and "the rest" is setup (socket, connect, accept, epoll_ctl, close: a
+# share that a short run makes large). Beside them the CPU time the
+# process used per message (task-clock: on-CPU time only, so it does not
+# count the time spent waiting for the peer), a second view of the cost
+# that is less at the mercy of the pace than messages/s.
+events=raw_syscalls:sys_enter,task-clock
+split=false
+if perf stat -e "$events,syscalls:sys_enter_recvfrom,syscalls:sys_enter_sendto,syscalls:sys_enter_epoll_wait" \
+    true >/dev/null 2>&1; then
+    events=$events,syscalls:sys_enter_recvfrom,syscalls:sys_enter_sendto,syscalls:sys_enter_epoll_wait
+    split=true
+fi
+# per FILE MESSAGES: "T" or, with the split, "T (recv+send R, epoll_wait W,
+# the rest X)", then "CPU C us/message"
+per() {
+    awk -F, -v m="$2" -v bysc="$split" '
+        $3 ~ /raw_syscalls/ { t = $1 }
+        $3 ~ /recvfrom|sendto/ { rs += $1 }
+        $3 ~ /epoll_wait/ { w = $1 }
+        $3 ~ /task-clock/ { cpu = $1 }
+        END {
+            if (m <= 0) { print "-"; exit }
+            printf "%.2f", t / m
+            if (bysc == "true")
+                printf "  (recv+send %.2f, epoll_wait %.2f, the rest %.2f)", rs / m, w / m, (t - rs - w) / m
+            printf "  CPU %.1f us/message\n", cpu * 1000 / m
+        }' "$1"
+}
+msgs07() { sed -n 's/^messages: \([0-9]*\) sent.*/\1/p' "$1"; }
+msgs_hand() { sed -n 's/^\([0-9]*\) messages$/\1/p' "$1"; }
+if perf stat -e raw_syscalls:sys_enter,task-clock true >/dev/null 2>&1; then
+    echo "system calls per message (perf stat -e raw_syscalls:sys_enter, 64 B, target 2.0):"
+    for n in 100 1000; do
+        # the servers: perf runs the server, and ends when it is stopped
+        for s in 06 et; do
+            if [ $s = 06 ]; then cmd=("$server06" --quiet --port 0) name="06 (server)         "
+            else cmd=("$epoll" --serve --edge --port 0) name="epoll server (edge) "; fi
+            start "perf$s" "${srv_cpu[@]}" perf stat -e "$events" -x, -o "$out/$s.perf" -- "${cmd[@]}"
+            "${cli_cpu[@]}" "$client07" --port "$port" --coroutines "$n" --size 64 --duration "$secs" --quiet >"$out/c.txt"
+            pkill -TERM -P "${pids[-1]}" 2>/dev/null
+            wait "${pids[-1]}" 2>/dev/null; unset 'pids[-1]'
+            printf '  %5d connections  %s %s\n' "$n" "$name" "$(per "$out/$s.perf" "$(msgs07 "$out/c.txt")")"
+        done
+        # the clients, on the level-triggered epoll server
+        start epoll "${srv_cpu[@]}" "$epoll" --serve --port 0
+        "${cli_cpu[@]}" perf stat -e "$events" -x, -o "$out/c07.perf" -- \
+            "$client07" --port "$port" --coroutines "$n" --size 64 --duration "$secs" --quiet >"$out/c.txt"
+        printf '  %5d connections  07 (client)         %s\n' "$n" "$(per "$out/c07.perf" "$(msgs07 "$out/c.txt")")"
+        "${cli_cpu[@]}" perf stat -e "$events" -x, -o "$out/hand.perf" -- \
+            "$epoll" --drive --port "$port" --conns "$n" --size 64 --seconds "$secs" >"$out/c.txt"
+        printf '  %5d connections  epoll client        %s\n' "$n" "$(per "$out/hand.perf" "$(msgs_hand "$out/c.txt")")"
+        stop
+    done
 else
     echo "system calls per message: n/a (perf stat -e raw_syscalls:sys_enter does not work here)"
 fi
@@ -130,15 +229,16 @@ if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
     echo "06 --workers at 1000 connections, 64 B (07 pinned to cpu $last):"
     for w in 1 2; do
         cpus=0; [ "$w" = 2 ] && cpus=0-$last
-        r=0
-        for _ in $reps; do
+        for _ in $(seq "$runs"); do
             start "w$w" taskset -c "$cpus" "$server06" --quiet --port 0 --workers "$w"
-            r=$(best "$r" "$(taskset -c "$last" "$client07" --port "$port" --coroutines 1000 \
-                --size 64 --duration "$secs" --quiet | sed -n 's/^time: .*, \([0-9]*\) messages\/s$/\1/p')")
+            add "w$w" "$(taskset -c "$last" "$client07" --port "$port" --coroutines 1000 \
+                --size 64 --duration "$secs" --quiet | sed -n 's/^time: .*, \([0-9]*\) messages\/s$/\1/p')"
             stop
         done
+        r=$(best "w$w")
         [ "$w" = 1 ] && w1=$r
-        printf '  --workers %d (cpus %s)  %8s messages/s   %sx one worker  (no target)\n' "$w" "$cpus" "$r" "$(ratio "$r" "$w1")"
+        printf '  --workers %d (cpus %s)  %8s messages/s  (%s)   %sx one worker  (no target)\n' \
+            "$w" "$cpus" "$r" "$(range "w$w")" "$(ratio "$r" "$w1")"
     done
 else
     echo "06 --workers: n/a (needs 2 cores and taskset)"
@@ -147,7 +247,7 @@ fi
 echo "06 backends at 1000 connections (07 --coroutines 1000):"
 printf '  %-7s %8s messages/s\n' epoll "$epoll1000"
 for b in poll select; do
-    start "s06-$b" "$server06" --quiet --port 0 --backend "$b"
+    start "s06-$b" "${srv_cpu[@]}" "$server06" --quiet --port 0 --backend "$b"
     printf '  %-7s %8s messages/s\n' "$b" "$(rate07 "$port" 1000)"
     stop
 done

@@ -12,7 +12,9 @@
 # twice as long as func2's 1 s one (a real time axis). 04's picture puts
 # both runs on one axis: an asynchronous task's bar is about a ninth of
 # the synchronous phase; so is its text --timeline. 05's picture names its
-# patched and unpatched runs. 07's two threads get a thread column in the
+# patched and unpatched runs (in Chinese too: 03's legend, title and labels
+# translated, the JSON's event names and 05's phase keys still English).
+# 07's two threads get a thread column in the
 # text and a process track each in the JSON, on one clock. Stdout stays the
 # transcript; a bad file name
 # is refused with exit 2 and a reason; --trace-file overrides
@@ -171,6 +173,50 @@ if [ -x "$l5/$l5" ]; then
     check "05.svg: the patched and unpatched runs on one axis, waits on fds drawn" \
         "$(grep -q 'data-name="Patched"' "$out/05.svg" && grep -q 'data-name="Unpatched"' "$out/05.svg" &&
            grep -q 'class="fd"' "$out/05.svg"; echo $?)"
+fi
+
+# --- in Chinese (issue 15): the words a person reads are translated, the
+# keys a program reads (JSON event names, SVG classes, 05's phase keys) not ---
+if [ -f common/po/locale/zh_CN/LC_MESSAGES/corolab.mo ]; then
+    (cd "$l3" && timeout 60 "./$l3" --lang zh --trace-file "$out/03zh.json") </dev/null >/dev/null
+    check "03 --lang zh --trace-file x.json: exit status 0" $?
+    (cd "$l3" && COROLAB_TRACE_FILE="$out/03zh.svg" timeout 60 "./$l3" --lang zh) </dev/null >/dev/null
+    check "03 --lang zh with COROLAB_TRACE_FILE=x.svg: exit status 0" $?
+    if command -v xmllint >/dev/null; then
+        xmllint --noout "$out/03zh.svg"
+        check "03zh.svg is well-formed XML (xmllint)" $?
+    fi
+    perl -CSD -MJSON::PP -e '
+        use strict; use warnings; use utf8;
+        my ($svgf, $jf) = @ARGV; my $fail = 0;
+        sub ok { my ($c, $what) = (!!$_[0], $_[1]); print(($c ? "ok: " : "FAILED: "), "zh: $what\n"); $fail ||= !$c; }
+        local $/; open my $h, "<:utf8", $svgf or die; my $s = <$h>;
+        ok($s =~ /<g class="legend">.*运行中.*等待定时器.*等待文件描述符.*已结束/s,
+           "the SVG legend is in Chinese");
+        ok($s =~ /<text class="title"[^>]*>03_gevent_sleep：谁在何时运行</, "its title too");
+        my @why = $s =~ /<text class="why"[^>]*>([^<]*)</g;
+        ok(scalar(grep { $_ eq "睡眠 2.000 s" } @why) && scalar(grep { $_ eq "等待 func1 结束" } @why),
+           "its labels, cut at the Chinese comma: @why");
+        ok(scalar($s =~ /class="timer"/ && $s =~ /class="wait"/ && $s !~ /\x{fffd}/),
+           "the states still coloured by their English keys (timer, wait)");
+        open my $j, "<:raw", $jf or die; my $ev = decode_json(<$j>)->{traceEvents};
+        my @waits = grep { $_->{ph} eq "i" && $_->{name} eq "wait" } @$ev;
+        my @spawns = grep { $_->{ph} eq "i" && $_->{name} eq "spawn" } @$ev;
+        ok(scalar(@waits && $waits[0]{args}{reason} =~ /^(睡眠|等待)/ && @spawns == 2 &&
+           $spawns[0]{args}{reason} =~ /^创建 func/),
+           "the JSON keeps its event names (wait, spawn), with Chinese reasons");
+        exit $fail;' "$out/03zh.svg" "$out/03zh.json"
+    check "03 in Chinese: the picture and the JSON" $?
+    if [ -x "$l5/$l5" ]; then
+        (cd "$l5" && timeout 60 "./$l5" --lang zh --trace-file "$out/05zh.svg") </dev/null \
+            >/dev/null 2>&1
+        check "05 --lang zh: its phases keep their keys, shown in Chinese" \
+            "$(grep -q 'data-name="Patched".*' "$out/05zh.svg" &&
+               grep -q 'class="phase-name"[^>]*>打补丁<' "$out/05zh.svg" &&
+               grep -q 'class="phase-name"[^>]*>不打补丁<' "$out/05zh.svg"; echo $?)"
+    fi
+else
+    echo "note: no built catalogue: the picture in Chinese not checked"
 fi
 
 # --- 07: two threads, a thread column, one clock ---

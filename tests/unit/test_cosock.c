@@ -9,7 +9,8 @@
  * served at once by one thread; cosock_wrap on a blocking socketpair; a
  * greenlet whose calls never wait still lets the others run (fairness);
  * many tiny messages and half-closes under each backend, and a peer's
- * last bytes with its FIN in one edge, lose no wake-up (issue 12).
+ * last bytes with its FIN in one edge (also after our own shutdown,
+ * when epoll says EPOLLHUP), lose no wake-up (issue 12).
  *
  * Everything listens on 127.0.0.1 port 0. As in test_hub.c, greenlets
  * only record what they see; the assertions are made in main, and every
@@ -21,6 +22,7 @@
 
 #include <errno.h>
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -498,6 +500,51 @@ START_TEST(last_bytes_with_the_fin_in_one_edge)
 }
 END_TEST
 
+/* Loopback TCP, both ends plain: *ours non-blocking for cosock, *peer
+ * blocking, for the test to write and reset from main. */
+static void tcp_pair(int *ours, int *peer)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(lfd, 0);
+    ck_assert_int_eq(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(listen(lfd, 1), 0);
+    ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&a, &len), 0);
+    *peer = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_eq(connect(*peer, (struct sockaddr *)&a, sizeof a), 0);
+    *ours = accept(lfd, NULL, NULL);
+    ck_assert_int_ge(*ours, 0);
+    ck_assert_int_eq(cosock_wrap(*ours), 0);
+    close(lfd);
+}
+
+START_TEST(last_bytes_with_the_fin_after_our_own_shutdown)
+{
+    int ours, peer;
+    struct reader r = {0};
+    tcp_pair(&ours, &peer);
+    ck_assert_int_eq(shutdown(ours, SHUT_WR), 0);
+    r.fd = ours;
+    hub_task *t = hub_spawn(read_to_eof, &r);
+    ck_assert_int_eq(write(peer, "x", 1), 1);
+    while (r.got < 1) /* it reads "x" (a short read: drained) and waits */
+        hub_sleep(0.01);
+    /* both sides shut: epoll says EPOLLHUP with EPOLLRDHUP, which must
+     * still reach the hub as a close (EV_CLOSED), or the short read of
+     * "abc" would leave the reader waiting for an edge that has come */
+    ck_assert_int_eq(write(peer, "abc", 3), 3);
+    ck_assert_int_eq(close(peer), 0);
+    ck_assert_int_eq(hub_join(t, HUB_FOREVER), 0);
+    hub_task_free(t);
+    ck_assert_int_eq(r.got, 4);
+    ck_assert_msg(r.rc == 0, "recv after the last bytes: %d (%s), not EOF", r.rc,
+                  strerror(r.err));
+    cosock_close(ours);
+    hub_shutdown();
+}
+END_TEST
+
 START_TEST(addresses_in_words)
 {
     cosock_addr a = {.len = sizeof(struct sockaddr_in)};
@@ -535,6 +582,7 @@ static Suite *cosock_suite(void)
     tcase_add_test(tc, three_hundred_connections_in_one_thread);
     tcase_add_test(tc, many_tiny_messages_and_half_closes_lose_no_wakeup);
     tcase_add_test(tc, last_bytes_with_the_fin_in_one_edge);
+    tcase_add_test(tc, last_bytes_with_the_fin_after_our_own_shutdown);
     tcase_add_test(tc, addresses_in_words);
     suite_add_tcase(s, tc);
     return s;
