@@ -90,7 +90,7 @@ ALL_LDFLAGS := $(SAN_FLAGS) $(LDFLAGS)
 # The core, layer by layer (see common/README.md). monkey*.c are not here:
 # they define read(), write() and friends, and must only be linked on
 # purpose, as one object: $(MONKEY_OBJ) (EXTRA_OBJS = $(MONKEY_OBJ)).
-LIB_SRCS := $(addprefix $(COROLAB_DIR)/,clock.c cli.c rlimit.c switch.c stack.c greenlet.c \
+LIB_SRCS := $(addprefix $(COROLAB_DIR)/,clock.c cli.c rlimit.c switch.c stack.c slab.c greenlet.c \
               generator.c trace.c trace_file.c hub.c timer.c backend_libevent.c sync.c pool.c \
               resolve.c http.c dial.c urlopen.c cosock.c repr.c)
 LIB_OBJS := $(LIB_SRCS:.c=.o) $(SWITCH_SRC:.S=.o)

@@ -1,6 +1,7 @@
 /* greenlet.c - explicit-switch coroutines on top of cl_ctx_switch. */
 #include "greenlet.h"
 #include "sanitize.h"
+#include "slab.h"
 #include "i18n.h"
 
 #include <errno.h>
@@ -30,7 +31,7 @@ greenlet_switch_hook greenlet_hook_;
 static pthread_key_t thread_key;
 static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
 
-static void fatal(const char *what)
+static __attribute__((noreturn)) void fatal(const char *what)
 {
     fprintf(stderr, "corolab: %s\n", what);
     abort();
@@ -48,13 +49,37 @@ const char *greenlet_name(const greenlet *g, char *buf, size_t len)
     return buf;
 }
 
+static void name_free(greenlet *g)
+{
+    if (g->name_in_slab)
+        cl_slabs_free(g->thread->blocks, g->name, strlen(g->name) + 1);
+    else
+        free(g->name);
+    g->name = NULL;
+    g->name_in_slab = 0;
+}
+
 int greenlet_set_name(greenlet *g, const char *name)
 {
     char *copy = NULL;
-    if (name && !(copy = strdup(name)))
-        return -1; /* strdup said ENOMEM */
-    free(g->name);
+    bool in_slab = false;
+    if (name) {
+        size_t n = strlen(name) + 1, cap;
+        /* Short names, on the greenlet's own thread, from its blocks (a
+         * name per task, a million tasks): the size is the length's. */
+        if (g->thread == gt && n <= CL_SLABS_MAX) {
+            copy = cl_slabs_alloc(g->thread->blocks, n, &cap);
+            in_slab = true;
+        } else {
+            copy = malloc(n);
+        }
+        if (!copy)
+            return -1; /* errno ENOMEM */
+        memcpy(copy, name, n);
+    }
+    name_free(g);
     g->name = copy;
+    g->name_in_slab = in_slab;
     return 0;
 }
 
@@ -107,7 +132,9 @@ static void thread_exit(void *p)
         release_dead(t);
     cl_stack_put(t->shared);
     cl_stack_put(t->restorer_stack);
-    free(t->main.name);
+    name_free(&t->main);
+    cl_slabs_fini(t->blocks);
+    free(t->blocks);
     free(t);
     gt = NULL;
 }
@@ -125,6 +152,10 @@ static struct greenlet_thread *thread_state(void)
         return t;
     pthread_once(&thread_key_once, make_key);
     t = calloc(1, sizeof *t);
+    if (t && !(t->blocks = calloc(1, sizeof *t->blocks))) {
+        free(t);
+        t = NULL;
+    }
     if (!t)
         fatal(_("out of memory making a thread's main greenlet"));
     t->main.thread = t;
@@ -155,7 +186,16 @@ void greenlet_set_switch_hook(greenlet_switch_hook hook)
 
 /* ---- making and freeing ---- */
 
+/* A SHARED greenlet's copy of its frames goes back to the blocks. */
+static void saved_free(struct greenlet_thread *t, greenlet *g)
+{
+    cl_slabs_free(t->blocks, g->saved, cl_slabs_cap(g->saved_len));
+    g->saved = NULL;
+    g->saved_len = 0;
+}
+
 static void entry(void *arg, void *value);
+static __attribute__((noreturn)) void leave_dead(void *result);
 static int ensure_shared(struct greenlet_thread *t);
 
 int greenlet_init(greenlet *g, greenlet_run run, void *arg, greenlet *parent,
@@ -257,15 +297,17 @@ int greenlet_free(greenlet *g)
      * them with, and whatever they own is the caller's to have freed. */
     if (t->shared_owner == g)
         t->shared_owner = NULL;
-    cl_stack_put(g->stack);
-    g->stack = NULL;
+    if (g->stack_kind == GREENLET_STACK_GUARDED) {
+        cl_stack_put(g->stack);
+        g->stack = NULL;
+    } else {
+        saved_free(t, g);
+    }
+    if (g->state != GREENLET_DEAD) /* run never returned: no result */
+        g->result = NULL;
     g->state = GREENLET_DEAD;
     g->fast = 0;
-    free(g->saved);
-    g->saved = NULL;
-    g->saved_cap = g->saved_len = 0;
-    free(g->name);
-    g->name = NULL;
+    name_free(g);
     g->freed = 1;
     if (g->children) {
         /* Children still point here: stay, dead, so that their results
@@ -332,20 +374,53 @@ static inline void asan_arrive(struct greenlet_thread *t, cl_fiber *self)
                                                         : NULL);
 }
 
-/* The one place a greenlet switch happens: from must be running. */
-static inline void *do_switch(struct greenlet_thread *t, greenlet *from,
-                              greenlet *to, void *value)
+/* A switch away from a SHARED-stack greenlet. Its frames are copied out
+ * when another takes the shared stack, so what lies on it when it parks is
+ * what a million parked greenlets cost: this is a function of its own that
+ * keeps nothing live across the switch (it finds the thread again after),
+ * and without ASan it ends in a tail call, so its own frame is not among
+ * those saved. It calls the out-of-line switch: the inline one would leave
+ * the 128-byte red zone in the copied frames.
+ *
+ * Nothing to do on arrival without ASan: a greenlet whose stack must be
+ * released after its death never switches straight into a SHARED one
+ * (switch_slow sends it through the restorer, which releases first). */
+static __attribute__((noinline)) void *switch_from_shared(greenlet *to,
+                                                          void *value)
 {
+    struct greenlet_thread *t = gt;
+    greenlet *from = t->current;
+
     t->current = to;
     if (unlikely(switch_hook != NULL))
         switch_hook(from, to);
     t->switching_from = from;
     asan_leave(from, &to->asan);
-    /* A SHARED greenlet's frames get copied: the called switch keeps them
-     * compact, where the inline one leaves the 128-byte red zone in them. */
+#ifdef CL_ASAN
+    value = cl_ctx_switch(&from->ctx, &to->ctx, value);
+    t = gt;
+    asan_arrive(t, &t->current->asan);
+    if (unlikely(t->release != NULL))
+        release_dead(t);
+    return value;
+#else
+    return cl_ctx_switch(&from->ctx, &to->ctx, value);
+#endif
+}
+
+/* The one place a switch from a GUARDED greenlet (or main) happens: from
+ * must be running. */
+static inline void *do_switch(struct greenlet_thread *t, greenlet *from,
+                              greenlet *to, void *value)
+{
     if (from->stack_kind == GREENLET_STACK_SHARED)
-        value = cl_ctx_switch(&from->ctx, &to->ctx, value);
-    else if (from->fpu_fixed)
+        return switch_from_shared(to, value);
+    t->current = to;
+    if (unlikely(switch_hook != NULL))
+        switch_hook(from, to);
+    t->switching_from = from;
+    asan_leave(from, &to->asan);
+    if (from->fpu_fixed)
         value = cl_ctx_switch_inline_fixed(&from->ctx, &to->ctx, value);
     else
         value = cl_ctx_switch_inline(&from->ctx, &to->ctx, value);
@@ -353,6 +428,15 @@ static inline void *do_switch(struct greenlet_thread *t, greenlet *from,
     if (unlikely(t->release != NULL))
         release_dead(t);
     return value;
+}
+
+/* Out of line, so that greenlet_switch_out_ has no frame of its own when
+ * it goes to switch_from_shared. */
+static __attribute__((noinline)) void *switch_guarded(struct greenlet_thread *t,
+                                                      greenlet *from,
+                                                      greenlet *to, void *value)
+{
+    return do_switch(t, from, to, value);
 }
 
 static void *switch_slow(struct greenlet_thread *t, greenlet *cur,
@@ -369,8 +453,11 @@ void *greenlet_switch_out_(greenlet *g, void *value)
     }
     cur = t->current;
     if (likely(g->state == GREENLET_ACTIVE &&
-               g->stack_kind == GREENLET_STACK_GUARDED && g != cur))
-        return do_switch(t, cur, g, value);
+               g->stack_kind == GREENLET_STACK_GUARDED && g != cur)) {
+        if (cur->stack_kind == GREENLET_STACK_SHARED) /* parking: no frame */
+            return switch_from_shared(g, value);
+        return switch_guarded(t, cur, g, value);
+    }
     return switch_slow(t, cur, g, value);
 }
 
@@ -417,12 +504,16 @@ static void shared_evict(struct greenlet_thread *t)
         return;
     sp = cl_ctx_sp(&o->ctx) - CL_CTX_SP_MARGIN;
     n = (size_t)(shared_top(t) - sp);
-    if (n > o->saved_cap) {
-        char *p = realloc(o->saved, n);
+    /* A block of exactly n's size class (the capacity is not kept: it is
+     * cl_slabs_cap(saved_len)); the same one again when it parks at a
+     * depth of the same class, as it usually does. */
+    if (!o->saved || cl_slabs_cap(n) != cl_slabs_cap(o->saved_len)) {
+        size_t cap;
+        char *p = cl_slabs_alloc(t->blocks, n, &cap);
         if (!p)
             fatal(_("out of memory saving a shared-stack greenlet"));
+        saved_free(t, o);
         o->saved = p;
-        o->saved_cap = (unsigned)n;
     }
     copy_frames(o->saved, sp, n);
     o->saved_len = (unsigned)n;
@@ -434,7 +525,15 @@ static void shared_install(struct greenlet_thread *t, greenlet *g)
      * shadow, where g's frames are about to go: start from a clean stack. */
     cl_asan_unpoison(t->shared->base, t->shared->size);
     if (g->state == GREENLET_NEW) {
+#if defined(CL_HAVE_CTX_MAKE_THEN) && !defined(CL_ASAN)
+        /* Straight into run, without entry's frame under it (16 bytes
+         * less saved while it waits): a SHARED greenlet has nothing to do
+         * on arrival (see switch_from_shared). */
+        cl_ctx_make_then(&g->ctx, t->shared->base, t->shared->size, g->run,
+                         g->arg, leave_dead);
+#else
         cl_ctx_make(&g->ctx, t->shared->base, t->shared->size, entry, g);
+#endif
         g->state = GREENLET_ACTIVE;
     } else {
         char *at = shared_top(t) - g->saved_len;
@@ -450,8 +549,12 @@ static void restorer_main(void *arg, void *value)
     asan_arrive(t, NULL);
     for (;;) {
         greenlet *to = t->restore_to;
-        shared_evict(t);
-        shared_install(t, to);
+        if (t->release)
+            release_dead(t);
+        if (t->shared_owner != to) {
+            shared_evict(t);
+            shared_install(t, to);
+        }
         t->current = to;
         t->switching_from = NULL;
         cl_fiber_leave(&t->restorer_asan, &to->asan);
@@ -495,12 +598,15 @@ static void *switch_slow(struct greenlet_thread *t, greenlet *cur,
             return GREENLET_ERROR;
         return do_switch(t, cur, g, value);
     }
-    if (t->shared_owner == g)
+    /* A greenlet whose stack waits to be released (it is dying on it)
+     * goes through the restorer too, which releases it first: a SHARED
+     * greenlet does nothing on arrival (switch_from_shared). */
+    if (t->shared_owner == g && t->release == NULL)
         return do_switch(t, cur, g, value);
     if (ensure_shared(t) != 0)
         return GREENLET_ERROR;
     g->asan = t->shared_asan;
-    if (cur->stack_kind != GREENLET_STACK_SHARED) {
+    if (cur->stack_kind != GREENLET_STACK_SHARED && t->release == NULL) {
         shared_evict(t);
         shared_install(t, g);
         return do_switch(t, cur, g, value);
@@ -519,16 +625,37 @@ static void *switch_slow(struct greenlet_thread *t, greenlet *cur,
     return value;
 }
 
-/* Every greenlet starts here (via cl_ctx_make) and leaves from here. */
+/* A greenlet that starts right after another died: release the dead
+ * one's stack first (kept out of entry: see there). */
+static __attribute__((noinline, noreturn)) void entry_releasing(greenlet *g,
+                                                                void *value)
+{
+    release_dead(g->thread);
+    leave_dead(g->run(g->arg, value));
+}
+
+/* Every greenlet starts here (via cl_ctx_make) and leaves from here. Its
+ * frame is under every frame a SHARED greenlet saves when it parks, so it
+ * keeps nothing live across run (the greenlet is found again after, in
+ * leave_dead) and calls nothing before it on the usual path: that keeps
+ * its frame to the return address and the alignment. */
 static void entry(void *arg, void *value)
 {
     greenlet *g = arg;
-    struct greenlet_thread *t = g->thread;
 
-    asan_arrive(t, NULL);
-    if (unlikely(t->release != NULL))
-        release_dead(t);
-    g->result = g->run(g->arg, value);
+    asan_arrive(g->thread, NULL);
+    if (unlikely(g->thread->release != NULL))
+        entry_releasing(g, value);
+    leave_dead(g->run(g->arg, value));
+}
+
+/* The running greenlet's run returned result: it is dead. */
+static __attribute__((noinline, noreturn)) void leave_dead(void *result)
+{
+    struct greenlet_thread *t = gt;
+    greenlet *g = t->current;
+
+    g->result = result;
     g->state = GREENLET_DEAD;
     g->fast = 0;
     if (g->stack_kind == GREENLET_STACK_GUARDED) {
@@ -538,9 +665,7 @@ static void entry(void *arg, void *value)
     } else {
         if (t->shared_owner == g)
             t->shared_owner = NULL;
-        free(g->saved);
-        g->saved = NULL;
-        g->saved_cap = g->saved_len = 0;
+        saved_free(t, g);
     }
     switch_slow(t, g, g->parent, g->result); /* it skips dead parents */
     fatal(_("a dead greenlet was resumed, or its parent could not be started"));

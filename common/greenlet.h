@@ -59,24 +59,32 @@ struct greenlet {
     struct greenlet_thread *thread;
     greenlet *parent;
     greenlet_run run;
-    void *arg;
-    void *result;          /* run's return value once dead */
+    union {                /* one field for both: */
+        void *arg;         /* run's argument, until it starts */
+        void *result;      /* run's return value once dead (NULL if it
+                            * never returned: greenlet_result) */
+    };
     unsigned char state;   /* enum greenlet_state */
-    unsigned char stack_kind;
-    unsigned char owns_memory; /* made by greenlet_new */
-    unsigned char fpu_fixed;   /* never changes the FPU control state */
     unsigned char fast;    /* greenlet_switch's inline path may switch to or
                             * from it: 1, or 2 if fpu_fixed; 0: it may not
                             * (not started, dead, or on the shared stack) */
-    unsigned char freed;   /* greenlet_free'd while it still had children:
-                            * kept, dead, until the last one goes */
+    /* one byte of bits (a million SHARED greenlets: every byte counts) */
+    unsigned char stack_kind : 1;  /* enum greenlet_stack_kind */
+    unsigned char owns_memory : 1; /* made by greenlet_new */
+    unsigned char fpu_fixed : 1;   /* never changes the FPU control state */
+    unsigned char freed : 1;       /* greenlet_free'd while it still had
+                                    * children: kept, dead, until the last
+                                    * one goes */
+    unsigned char name_in_slab : 1; /* name is from its thread's blocks */
     unsigned id;           /* 1, 2, ... in order of making, per thread */
     unsigned children;     /* greenlets whose parent this is */
-    cl_stack *stack;       /* GUARDED: its own stack, taken when made */
-    char *saved;           /* SHARED: copy of its part of the shared stack */
-    unsigned saved_len, saved_cap;
+    /* SHARED: bytes in saved; its capacity is cl_slabs_cap(saved_len) */
+    unsigned saved_len;
+    union {                /* by stack_kind: */
+        cl_stack *stack;   /* GUARDED: its own stack, taken when made */
+        char *saved;       /* SHARED: copy of its part of the shared stack */
+    };
     char *name;            /* its own copy, or NULL */
-    void *data;            /* free for the layer above (the hub's record) */
     cl_fiber asan;         /* AddressSanitizer's view (empty without it) */
 };
 
@@ -150,7 +158,7 @@ static inline greenlet *greenlet_parent(const greenlet *g)
 }
 static inline void *greenlet_result(const greenlet *g)
 {
-    return g->result;
+    return g->state == GREENLET_DEAD ? g->result : NULL;
 }
 
 /* Re-parent g; EINVAL if that would make a cycle, EPERM across threads. */
@@ -192,6 +200,9 @@ struct greenlet_thread {
     greenlet *restore_to;
     cl_fiber restorer_asan;
     cl_fiber shared_asan;     /* the shared stack, for ASan */
+    /* Where SHARED greenlets' saved frames and the names live: size
+     * classes of slabs (slab.h), not malloc (a million of each in 04). */
+    struct cl_slabs *blocks;
 };
 extern __thread struct greenlet_thread *greenlet_tls_;
 extern greenlet_switch_hook greenlet_hook_;

@@ -21,8 +21,10 @@
 #include "trace.h"
 #include "clock.h"
 #include "i18n.h"
+#include "slab.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -53,7 +55,9 @@ struct hub {
     bool yielded;            /* someone called hub_sleep(0) this turn */
     size_t blocked;          /* waiters blocked on anything but run_waiter */
     struct hub_waiter *run_waiter; /* the greenlet in hub_run */
-    struct cl_list all;      /* every task, of hub_task.all_link */
+    cl_slab tasks;           /* every task's record (slab.h): shutdown
+                              * frees those still there, so no list links
+                              * them and freeing one touches no other */
     bool said_start_failure; /* could_not_start has written to stderr */
     void (*on_shutdown[HUB_SHUTDOWN_HOOKS])(void); /* hub_on_shutdown */
 };
@@ -105,7 +109,8 @@ int hub_deadline(double timeout, uint64_t *deadline)
 static int timer_set(struct hub *h, struct hub_waiter *w, uint64_t deadline,
                      int expiry_reason)
 {
-    w->expiry_reason = (short)expiry_reason;
+    CL_ASSERT(expiry_reason >= 0 && expiry_reason <= UCHAR_MAX);
+    w->expiry_reason = (unsigned char)expiry_reason;
     return hub_timers_add(&h->timers, &w->timer, deadline);
 }
 
@@ -120,6 +125,7 @@ static void push_ready(struct hub *h, struct hub_waiter *w)
 {
     if (w->ready)
         return;
+    CL_ASSERT(w->wait_on == HUB_WAIT_NOTHING); /* next_ready's union */
     w->ready = true;
     w->next_ready = NULL;
     if (h->ready_tail)
@@ -202,8 +208,9 @@ static void wake(struct hub *h, struct hub_waiter *w, int reason)
         return;
     if (cl_trace_on) /* before what it waited on is undone */
         cl_trace_wake(waiter_greenlet(w), "%s", _(wake_why(h, w, reason)));
+    CL_ASSERT(reason >= 0 && reason <= UCHAR_MAX);
     w->blocked = false;
-    w->wake_reason = (short)reason;
+    w->wake_reason = (unsigned char)reason;
     if (w != h->run_waiter) {
         CL_ASSERT(h->blocked > 0);
         h->blocked--;
@@ -249,19 +256,31 @@ void hub_wake_all(struct hub_waitlist *wl, int reason)
 
 static struct hub *hub_get(void);
 
-static struct hub_waiter *current_waiter(struct hub *h)
+static void *task_main(void *arg, void *value);
+
+/* The waiter of a greenlet of this thread: its task's (a task's greenlet
+ * runs task_main: no pointer in the greenlet says so), the main greenlet's
+ * (the hub's main_waiter), or NULL (the hub's own greenlet, one the hub
+ * did not spawn, or no hub). */
+static struct hub_waiter *waiter_of(greenlet *g)
 {
-    greenlet *g = greenlet_current();
-    if (g == h->gr)
-        return NULL;
-    return g->data;
+    if (g->run == task_main)
+        return &cl_container_of(g, hub_task, g)->w;
+    if (tls_hub && g == greenlet_main())
+        return &tls_hub->main_waiter;
+    return NULL;
 }
 
-/* Switch to the hub until wake(); returns wake's reason. The deadline
- * (HUB_NO_DEADLINE: none) wakes us with `expiry` (0 for a sleep,
- * ETIMEDOUT for a wait). */
-static int block(struct hub *h, struct hub_waiter *me, uint64_t deadline,
-                 int expiry)
+static struct hub_waiter *current_waiter(struct hub *h)
+{
+    (void)h;
+    return waiter_of(greenlet_current());
+}
+
+/* The first half of blocking: the deadline's timer, the counts. 0, or
+ * ENOMEM when there was no room for the timer (nothing is left waiting). */
+static int block_prepare(struct hub *h, struct hub_waiter *me,
+                         uint64_t deadline, int expiry)
 {
     CL_ASSERT(me == current_waiter(h) && !me->blocked && !me->ready);
     if (deadline != HUB_NO_DEADLINE &&
@@ -272,6 +291,49 @@ static int block(struct hub *h, struct hub_waiter *me, uint64_t deadline,
     me->blocked = true;
     if (me != h->run_waiter)
         h->blocked++;
+    return 0;
+}
+
+/* The running greenlet is back from the hub: wake's reason. */
+static int woken_reason(void)
+{
+    struct hub_waiter *me = waiter_of(greenlet_current());
+    CL_ASSERT(!me->blocked && me->wait_on == HUB_WAIT_NOTHING);
+    return me->wake_reason;
+}
+
+/* The second half, for a SHARED-stack greenlet, as hub_fail says it (0,
+ * or -1 with errno). Its frames are copied out while it waits, and a
+ * million of them wait in lesson 04: this function keeps nothing live
+ * across the switch, and its callers reach it by a tail call, so that
+ * only the frames that must be there are saved (common/README.md,
+ * "Stacks"). */
+static __attribute__((noinline)) int park_shared(struct hub *h)
+{
+    greenlet_switch_out_(h->gr, NULL);
+    return hub_fail(woken_reason());
+}
+
+static bool on_shared_stack(void)
+{
+    return greenlet_current()->stack_kind == GREENLET_STACK_SHARED;
+}
+
+/* Switch to the hub until wake(); returns wake's reason. The deadline
+ * (HUB_NO_DEADLINE: none) wakes us with `expiry` (0 for a sleep,
+ * ETIMEDOUT for a wait). */
+static int block(struct hub *h, struct hub_waiter *me, uint64_t deadline,
+                 int expiry)
+{
+    int err = block_prepare(h, me, deadline, expiry);
+    if (err)
+        return err;
+    if (on_shared_stack()) {
+        int saved_errno = errno; /* the caller sets it, from the reason */
+        park_shared(h);
+        errno = saved_errno;
+        return me->wake_reason;
+    }
     greenlet_switch(h->gr, NULL);
     CL_ASSERT(!me->blocked && me->wait_on == HUB_WAIT_NOTHING);
     return me->wake_reason;
@@ -329,13 +391,11 @@ bool hub_task_is_ours(const hub_task *t)
 static void free_task(struct hub *h, hub_task *t)
 {
     struct hub_task_hook *hook = t->on_end;
-    (void)h;
     t->on_end = NULL;
     if (hook) /* freed unended (hub_shutdown): its group must forget it */
         hook->ended(hook, t);
-    cl_list_remove(&t->all_link);
     greenlet_free(&t->g);
-    free(t);
+    cl_slab_free(&h->tasks, t);
 }
 
 /* A task's greenlet ended (or was killed before it started). */
@@ -355,10 +415,10 @@ static void task_finished(struct hub *h, hub_task *t)
 
 static void *task_main(void *arg, void *value)
 {
-    hub_task *t = arg;
+    hub_task *t = cl_container_of(greenlet_current(), hub_task, g);
     (void)value;
     if (!t->w.killed)
-        return t->fn(t->arg);
+        return t->fn(arg);
     return NULL;
 }
 
@@ -377,7 +437,8 @@ static void reap(struct hub *h, hub_task *t)
  * stderr. */
 static void could_not_start(struct hub *h, hub_task *t, int err)
 {
-    t->w.start_error = (short)(err ? err : ENOMEM);
+    t->w.start_error = (unsigned char)(err > 0 && err <= UCHAR_MAX ? err : ENOMEM);
+    t->g.result = NULL; /* not its arg: run never returned */
     t->g.state = GREENLET_DEAD;
     if (cl_trace_on)
         cl_tracef(N_("%s could not start: %s"), t->g.name ? t->g.name : _("a greenlet"),
@@ -522,8 +583,7 @@ static struct hub *hub_get(void)
     h->every_edge = h->ops->reports_every_edge(h->backend) != 0;
     waiter_init(&h->main_waiter);
     hub_timers_init(&h->timers);
-    cl_list_init(&h->all);
-    greenlet_main()->data = &h->main_waiter;
+    cl_slab_init(&h->tasks, sizeof(hub_task));
     tls_hub = h;
     return h;
 }
@@ -538,21 +598,22 @@ static hub_task *task_new(hub_fn fn, void *arg, const hub_spawn_opts *opts)
 
     if (!h)
         return NULL;
-    t = calloc(1, sizeof *t);
+    t = cl_slab_alloc(&h->tasks);
     if (!t)
         return NULL;
+    memset(t, 0, sizeof *t);
     if (opts) {
         go.stack_kind = opts->stack_kind;
         go.stack_size = opts->stack_size;
         go.name = opts->name;
         t->w.detached = opts->detached;
     }
-    if (greenlet_init(&t->g, task_main, t, h->gr, &go) != 0) {
+    if (greenlet_init(&t->g, task_main, arg, h->gr, &go) != 0) {
         /* No stack (or no copy of its name): say so now, at spawn, rather
          * than leave a task that can never start. */
         int err = errno ? errno : ENOMEM;
         greenlet_free(&t->g);
-        free(t);
+        cl_slab_free(&h->tasks, t);
         errno = err;
         return NULL;
     }
@@ -560,13 +621,10 @@ static hub_task *task_new(hub_fn fn, void *arg, const hub_spawn_opts *opts)
         char n[32];
         cl_tracef(N_("spawn %s"), greenlet_name(&t->g, n, sizeof n));
     }
-    t->g.data = &t->w;
     t->w.is_task = true;
     waiter_init(&t->w);
     hub_waitlist_init(&t->joiners);
     t->fn = fn;
-    t->arg = arg;
-    cl_list_push_back(&h->all, &t->all_link);
     return t;
 }
 
@@ -644,7 +702,7 @@ bool hub_task_started(const hub_task *t)
 }
 void *hub_task_result(const hub_task *t)
 {
-    return t->g.result;
+    return greenlet_result(&t->g);
 }
 int hub_task_error(const hub_task *t)
 {
@@ -666,13 +724,12 @@ const char *hub_task_name(const hub_task *t, char *buf, size_t len)
 
 hub_task *hub_current(void)
 {
-    struct hub_waiter *s = greenlet_current()->data;
-    return hub_task_of(s);
+    return hub_task_of(waiter_of(greenlet_current()));
 }
 
 bool hub_killed(void)
 {
-    struct hub_waiter *s = greenlet_current()->data;
+    struct hub_waiter *s = waiter_of(greenlet_current());
     return s && s->killed;
 }
 
@@ -694,15 +751,20 @@ static __attribute__((noinline)) int yield_now(void)
     return hub_fail(me->wake_reason);
 }
 
-/* Kept apart from hub_sleep so that a million sleeping SHARED-stack
- * greenlets each save a few bytes less of stack. */
+/* Kept apart from hub_sleep, and ending in a tail call to park_shared,
+ * so that a million sleeping SHARED-stack greenlets save no frame of it. */
 static __attribute__((noinline)) int sleep_until(uint64_t deadline)
 {
     struct hub *h;
     struct hub_waiter *me = blocking_caller(&h);
+    int err;
     if (!me)
         return -1;
-    return hub_fail(block(h, me, deadline, 0));
+    if (!on_shared_stack())
+        return hub_fail(block(h, me, deadline, 0));
+    if ((err = block_prepare(h, me, deadline, 0)) != 0)
+        return hub_fail(err);
+    return park_shared(h);
 }
 
 int hub_sleep(double seconds)
@@ -991,6 +1053,11 @@ int hub_on_shutdown(void (*fn)(void))
     return -1;
 }
 
+static void free_left_task(void *t, void *h)
+{
+    free_task(h, t);
+}
+
 void hub_shutdown(void)
 {
     struct hub *h = tls_hub;
@@ -1003,15 +1070,14 @@ void hub_shutdown(void)
     for (i = 0; i < h->nfds; i++)
         if (h->fds[i])
             hub_fd_forget((int)i);
-    while (!cl_list_empty(&h->all))
-        free_task(h, cl_container_of(h->all.next, hub_task, all_link));
+    cl_slab_foreach(&h->tasks, free_left_task, h);
+    cl_slab_fini(&h->tasks);
     free(h->fds);
     h->fds = NULL; /* libevent may close fds of its own below */
     h->nfds = 0;
     hub_timers_fini(&h->timers);
     greenlet_free(h->gr);
     h->ops->close(h->backend);
-    greenlet_main()->data = NULL;
     free(h);
     tls_hub = NULL;
 }

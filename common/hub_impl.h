@@ -59,23 +59,27 @@ struct hub_fd;
  * stack: SHARED-stack greenlets have their stacks copied away while they
  * wait. Packed with care: a million of these sit in memory in lesson 04. */
 struct hub_waiter {
-    struct hub_waiter *next_ready; /* the ready queue (a FIFO) */
     struct hub_timer timer;  /* its deadline, if it has one */
-    short wake_reason;       /* what hub_wake said: 0 or an errno */
-    short expiry_reason;     /* what its timer means: 0 (a sleep; a
-                              * spawn_later's start) or ETIMEDOUT */
-    short start_error;       /* tasks: why it never ran (ENOMEM: no stack) */
+    /* errno values (below 256 on Linux: checked where they are set) */
+    unsigned char wake_reason;   /* what hub_wake said: 0 or an errno */
+    unsigned char expiry_reason; /* what its timer means: 0 (a sleep; a
+                                  * spawn_later's start) or ETIMEDOUT */
+    unsigned char start_error;   /* tasks: why it never ran (ENOMEM: no
+                                  * stack) */
     unsigned char wait_on;   /* enum hub_wait_on */
     unsigned char fd_dir;    /* HUB_READ or HUB_WRITE */
-    bool ready;              /* on the ready queue */
-    bool blocked;            /* switched to the hub, waiting for hub_wake */
-    bool killed;
-    bool is_task;            /* embedded in a hub_task (not main's) */
-    bool finished;           /* tasks: ended, or killed before starting */
-    bool detached;           /* tasks: the hub frees it when it ends */
+    /* one byte of bits: the record stays 56 bytes */
+    bool ready : 1;          /* on the ready queue */
+    bool blocked : 1;        /* switched to the hub, waiting for hub_wake */
+    bool killed : 1;
+    bool is_task : 1;        /* embedded in a hub_task (not main's) */
+    bool finished : 1;       /* tasks: ended, or killed before starting */
+    bool detached : 1;       /* tasks: the hub frees it when it ends */
+    /* A waiter on the ready queue waits on nothing: one place for both. */
     union {
         struct cl_list wait_link; /* HUB_WAIT_LIST */
         struct hub_fd *fd;        /* HUB_WAIT_FD */
+        struct hub_waiter *next_ready; /* ready: the ready queue (a FIFO) */
     };
 };
 
@@ -87,12 +91,10 @@ struct hub_task_hook {
 };
 
 struct hub_task {
-    greenlet g;              /* its result is fn's return value */
+    greenlet g;              /* g.arg is fn's argument, g.result its value */
     struct hub_waiter w;
     hub_fn fn;
-    void *arg;
     struct hub_waitlist joiners;
-    struct cl_list all_link; /* every task of the hub, for shutdown */
     struct hub_task_hook *on_end;
 };
 

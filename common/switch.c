@@ -45,26 +45,50 @@ void *cl_ctx_switch(cl_ctx *from, cl_ctx *to, void *value)
 
 extern void cl_ctx_trampoline(void);
 
-void cl_ctx_make(cl_ctx *ctx, void *stack, size_t size, cl_ctx_entry entry,
-                 void *arg)
+extern void cl_ctx_trampoline_then(void);
+
+/* A fresh context: the caller's FPU control words, and `n` words at the
+ * top of the stack (16-aligned) where its sp points: the resume address
+ * (a trampoline), then what the trampoline pops. Nothing above them: every
+ * byte here is copied for each suspended SHARED-stack greenlet, and the
+ * trampolines' CFI ends backtraces. */
+static void make_fresh(cl_ctx *ctx, void *stack, size_t size,
+                       const uintptr_t *words, size_t n)
 {
     uintptr_t top = ((uintptr_t)stack + size) & ~(uintptr_t)15;
-    /* The resume address (the trampoline), then entry and arg for it,
-     * placed so that rsp is 16-aligned when the trampoline calls entry.
-     * Nothing above: every byte here is copied for each suspended
-     * SHARED-stack greenlet, and the trampoline's CFI ends backtraces. */
-    char *sp = (char *)(top - CL_FRESH_SIZE);
-    void (*resume)(void) = cl_ctx_trampoline;
+    char *sp = (char *)(top - n * sizeof *words);
 
     __asm__ volatile("fnstcw %0" : "=m"(ctx->fpucw));
     __asm__ volatile("stmxcsr %0" : "=m"(ctx->mxcsr));
     ctx->pad_ = 0;
-
-    memcpy(sp + CL_FRAME_RESUME, &resume, sizeof resume);
-    memcpy(sp + CL_FRESH_ENTRY, &entry, sizeof entry);
-    memcpy(sp + CL_FRESH_ARG, &arg, sizeof arg);
+    memcpy(sp, words, n * sizeof *words);
     ctx->sp = sp;
 }
+
+void cl_ctx_make(cl_ctx *ctx, void *stack, size_t size, cl_ctx_entry entry,
+                 void *arg)
+{
+    /* rsp is 16-aligned when the trampoline calls entry */
+    const uintptr_t words[CL_FRESH_SIZE / 8] = {
+        (uintptr_t)cl_ctx_trampoline, (uintptr_t)entry, (uintptr_t)arg};
+    make_fresh(ctx, stack, size, words, CL_FRESH_SIZE / 8);
+}
+
+void cl_ctx_make_then(cl_ctx *ctx, void *stack, size_t size,
+                      void *(*fn)(void *arg, void *value), void *arg,
+                      void (*then)(void *result))
+{
+    const uintptr_t words[CL_FRESH_THEN_SIZE / 8] = {
+        (uintptr_t)cl_ctx_trampoline_then, (uintptr_t)fn, (uintptr_t)arg,
+        (uintptr_t)then};
+    make_fresh(ctx, stack, size, words, CL_FRESH_THEN_SIZE / 8);
+}
+_Static_assert(CL_FRESH_THEN == CL_FRESH_ARG + 8 &&
+               CL_FRESH_THEN_SIZE == CL_FRESH_THEN + 8 &&
+               CL_FRESH_THEN_SIZE % 16 == 0,
+               "fresh x86-64 frame with then: resume, fn, arg, then; "
+               "rsp 16-aligned once all are popped");
+
 /* The trampoline pops entry, then arg, then calls with rsp 16-aligned. */
 _Static_assert(CL_FRESH_ENTRY == CL_FRAME_RESUME + 8 &&
                CL_FRESH_ARG == CL_FRESH_ENTRY + 8 &&

@@ -71,4 +71,26 @@ cl_ctx_trampoline:
     .cfi_endproc
     .size   cl_ctx_trampoline, .-cl_ctx_trampoline
 
+/* The same for cl_ctx_make_then: pops fn, arg and then; calls fn(arg,
+ * value), then then(fn's result). `then` waits in rbx, which fn keeps
+ * (callee-saved) and nobody needs back: this is the outermost frame. */
+    .globl  cl_ctx_trampoline_then
+    .hidden cl_ctx_trampoline_then
+    .type   cl_ctx_trampoline_then, @function
+    .p2align 4
+cl_ctx_trampoline_then:
+    .cfi_startproc
+    .cfi_undefined rip              /* outermost frame for debuggers */
+    popq    %rax                    /* CL_FRESH_ENTRY: fn */
+    popq    %rdi                    /* CL_FRESH_ARG */
+    popq    %rbx                    /* CL_FRESH_THEN */
+    movq    %rdx, %rsi
+    xorl    %ebp, %ebp
+    call    *%rax
+    movq    %rax, %rdi
+    call    *%rbx
+    ud2                             /* then never returns */
+    .cfi_endproc
+    .size   cl_ctx_trampoline_then, .-cl_ctx_trampoline_then
+
     .section .note.GNU-stack,"",@progbits

@@ -22,7 +22,7 @@ void hub_timers_fini(struct hub_timers *ts)
 static bool earlier(const struct hub_timer *a, const struct hub_timer *b)
 {
     return a->deadline < b->deadline ||
-           (a->deadline == b->deadline && a->seq < b->seq);
+           (a->deadline == b->deadline && (int32_t)(a->seq - b->seq) < 0);
 }
 
 static void heap_set(struct hub_timers *ts, size_t i, struct hub_timer *t)

@@ -42,7 +42,7 @@ for sw in $SWITCHES; do
     esac
     echo "== aarch64, SWITCH=$sw: building"
     objs=()
-    for src in common/switch.c common/stack.c common/greenlet.c common/generator.c $swsrc; do
+    for src in common/switch.c common/stack.c common/slab.c common/greenlet.c common/generator.c $swsrc; do
         obj=$dir/$(basename "${src%.*}").o
         if ! $cc $CFLAGS $swflags -c -o "$obj" "$src"; then
             fail=$((fail + 1)); failed+=("build:$sw:$src"); continue 2

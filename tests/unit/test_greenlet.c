@@ -261,6 +261,36 @@ static void *free_self(void *arg, void *value)
     return NULL;
 }
 
+/* The argument and the result share a field: the result of a greenlet
+ * that has not returned (not started, suspended, or freed before it
+ * returned) is NULL, never its argument. */
+static void *back_to_main_then_double(void *arg, void *value)
+{
+    (void)value;
+    greenlet_switch(greenlet_main(), NULL);
+    return P(N(arg) * 2);
+}
+
+START_TEST(result_is_null_until_run_returns)
+{
+    greenlet a, b;
+    ck_assert_int_eq(greenlet_init(&a, back_to_main_then_double, P(21), NULL, NULL), 0);
+    ck_assert_int_eq(greenlet_init(&b, back_to_main_then_double, P(5), NULL, NULL), 0);
+    ck_assert_ptr_null(greenlet_result(&a)); /* not started */
+    greenlet_switch(&a, NULL);
+    ck_assert_ptr_null(greenlet_result(&a)); /* suspended */
+    greenlet_switch(&a, NULL);
+    ck_assert(greenlet_dead(&a));
+    ck_assert_ptr_eq(greenlet_result(&a), P(42));
+    greenlet_switch(&b, NULL);
+    ck_assert_int_eq(greenlet_free(&b), 0); /* freed while suspended */
+    ck_assert(greenlet_dead(&b));
+    ck_assert_ptr_null(greenlet_result(&b));
+    ck_assert_int_eq(greenlet_free(&a), 0);
+    ck_assert_ptr_eq(greenlet_result(&a), P(42)); /* kept */
+}
+END_TEST
+
 START_TEST(free_rules)
 {
     greenlet *running = greenlet_new(free_self, NULL, NULL);
@@ -870,6 +900,62 @@ START_TEST(shared_guarded_direct_hops)
 }
 END_TEST
 
+/* A GUARDED greenlet that dies returns into its SHARED parent, both when
+ * the parent still holds the shared stack and when another SHARED greenlet
+ * took it meanwhile: the parent's frames are intact, the value arrives,
+ * and the dead one's stack has been released by the time the parent runs
+ * (a SHARED greenlet does nothing on arrival: the restorer releases it). */
+static greenlet *usurper;
+
+static void *usurper_run(void *arg, void *value)
+{
+    (void)arg;
+    greenlet_switch(value, NULL); /* back to the child that started us */
+    return NULL;
+}
+
+static void *child_dies_into_shared(void *arg, void *value)
+{
+    if (arg) { /* let another SHARED greenlet take the stack first */
+        usurper = greenlet_new_opts(usurper_run, NULL, NULL, &shared_opts);
+        greenlet_switch(usurper, greenlet_current());
+    }
+    return P(N(value) + 1);
+}
+
+static void *shared_parent_run(void *arg, void *value)
+{
+    volatile uint64_t pad[8];
+    uintptr_t errors = 0;
+    (void)arg, (void)value;
+    for (int i = 0; i < 8; i++)
+        pad[i] = fill(7, i);
+    for (int round = 0; round < 40; round++) {
+        greenlet *c = greenlet_new(child_dies_into_shared, P(round % 2), NULL);
+        if (!c || greenlet_switch(c, P(round)) != P(round + 1))
+            errors++;
+        if (!c || !greenlet_dead(c) || c->stack != NULL) /* released */
+            errors++;
+        greenlet_free(c);
+        greenlet_free(usurper);
+        usurper = NULL;
+        for (int i = 0; i < 8; i++)
+            if (pad[i] != fill(7, i))
+                errors++;
+    }
+    return P(errors);
+}
+
+START_TEST(guarded_child_dies_into_shared_parent)
+{
+    greenlet *s = greenlet_new_opts(shared_parent_run, NULL, NULL, &shared_opts);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_ptr_eq(greenlet_switch(s, NULL), P(0));
+    ck_assert(greenlet_dead(s));
+    greenlet_free(s);
+}
+END_TEST
+
 /* Deep frames on the shared stack: tens of KiB copied out and back. */
 #define DEEP 150
 
@@ -1106,6 +1192,7 @@ static Suite *greenlet_suite(void)
     tcase_add_test(rules, parent_chain_skips_dead_parents);
     tcase_add_test(rules, set_parent_rejects_cycles);
     tcase_add_test(rules, free_rules);
+    tcase_add_test(rules, result_is_null_until_run_returns);
     tcase_add_test(rules, names);
     tcase_add_test(rules, switch_hook_sees_every_switch);
     tcase_add_test(rules, names_are_copied);
@@ -1129,6 +1216,7 @@ static Suite *greenlet_suite(void)
     tcase_add_test(shared, shared_to_shared_ring);
     tcase_add_test(shared, shared_greenlets_die_while_others_wait);
     tcase_add_test(shared, shared_guarded_direct_hops);
+    tcase_add_test(shared, guarded_child_dies_into_shared_parent);
     tcase_add_test(shared, shared_deep_stacks_interleaved);
     suite_add_tcase(s, shared);
     return s;

@@ -553,7 +553,7 @@ static void *mark_ran(void *arg)
 START_TEST(kill_before_start_never_runs)
 {
     ran = 0;
-    hub_task *a = spawn_ok(mark_ran, NULL);
+    hub_task *a = spawn_ok(mark_ran, P(7)); /* its result is not its arg */
     hub_task *b = spawn_ok(mark_ran, NULL);
     hub_task *c = hub_spawn_later(0.01, mark_ran, NULL);
     ck_assert_ptr_nonnull(c);
@@ -1358,6 +1358,12 @@ static hub_task *spawn_big(hub_fn fn, void *arg, bool detached)
  * switch). Never a task that silently did not run while join says 0. */
 START_TEST(a_task_without_a_stack_fails_loudly)
 {
+    /* One task first, so that the hub and its slabs (2 MiB chunks, taken
+     * at the first task: slab.h) are there before big mappings fail. */
+    hub_task *warm = spawn_big(yield_twice, P(0), false);
+    ck_assert_ptr_nonnull(warm);
+    ck_assert_int_eq(hub_join(warm, HUB_FOREVER), 0);
+    ck_assert_int_eq(hub_task_free(warm), 0);
     log_reset();
     fail_big_maps = true;
     errno = 0;

@@ -548,6 +548,55 @@ START_TEST(fixed_fpu_context_keeps_its_state)
 END_TEST
 #endif
 
+#if defined(CL_HAVE_CTX_MAKE_THEN)
+/* cl_ctx_make_then: fn gets the arg and the first value, on an aligned
+ * stack with only the trampoline's return address above its frame; then
+ * gets fn's result. */
+static co then_co;
+static void *then_fn_arg, *then_fn_value, *then_got;
+static uintptr_t then_fn_local;
+
+static __attribute__((noinline)) void *then_fn(void *arg, void *value)
+{
+    volatile char buf[16];
+    buf[0] = 1;
+    then_fn_local = (uintptr_t)buf;
+    then_fn_arg = arg;
+    then_fn_value = value;
+    /* suspended once mid-run: the rest still follows */
+    value = cl_ctx_switch(&then_co.ctx, &main_co.ctx, (void *)0x11);
+    return (void *)((uintptr_t)value + 1);
+}
+
+static __attribute__((noreturn)) void then_then(void *result)
+{
+    then_got = result;
+    for (;;)
+        cl_ctx_switch(&then_co.ctx, &main_co.ctx, (void *)0x22);
+}
+
+START_TEST(make_then_runs_fn_then_then)
+{
+    then_co.st = cl_stack_get(0);
+    ck_assert_ptr_nonnull(then_co.st);
+    then_got = NULL;
+    cl_ctx_make_then(&then_co.ctx, then_co.st->base, then_co.st->size, then_fn,
+                     (void *)0x5, then_then);
+    ck_assert_ptr_eq(cl_ctx_switch(&main_co.ctx, &then_co.ctx, (void *)0x7),
+                     (void *)0x11);
+    ck_assert_ptr_eq(then_fn_arg, (void *)0x5);
+    ck_assert_ptr_eq(then_fn_value, (void *)0x7);
+    ck_assert_uint_eq(then_fn_local % 16, 0);
+    ck_assert_ptr_null(then_got);
+    ck_assert_ptr_eq(cl_ctx_switch(&main_co.ctx, &then_co.ctx, (void *)0x40),
+                     (void *)0x22);
+    ck_assert_ptr_eq(then_got, (void *)0x41);
+    unpoison(then_co.st);
+    co_drop(&then_co);
+}
+END_TEST
+#endif
+
 static Suite *switch_suite(void)
 {
     Suite *s = suite_create("switch (" CL_SWITCH_NAME ")");
@@ -560,6 +609,9 @@ static Suite *switch_suite(void)
 #endif
     tcase_add_test(tc, deep_recursion_keeps_frames);
     tcase_add_test(tc, stack_aligned_at_entry);
+#if defined(CL_HAVE_CTX_MAKE_THEN)
+    tcase_add_test(tc, make_then_runs_fn_then_then);
+#endif
     tcase_add_test(tc, fpu_rounding_mode_per_context);
     tcase_add_test(tc, fpu_fresh_context_inherits_makers_state);
 #if defined(CL_HAVE_INLINE_SWITCH)

@@ -123,7 +123,7 @@ static int reference_first(const bool *pending)
     for (int i = 0; i < MANY; i++)
         if (pending[i] &&
             (best < 0 || tm[i].deadline < tm[best].deadline ||
-             (tm[i].deadline == tm[best].deadline && tm[i].seq < tm[best].seq)))
+             (tm[i].deadline == tm[best].deadline && (int32_t)(tm[i].seq - tm[best].seq) < 0)))
             best = i;
     return best;
 }
