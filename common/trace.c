@@ -22,6 +22,10 @@ static double t0;
 /* Threads are numbered T1, T2... in the order they first trace; the text
  * lines get a thread column once there is more than one. */
 static unsigned threads_seen;
+/* ...and once the header with that column is written: set, and read, with
+ * stderr locked, so no line with a thread column comes before its header
+ * and none without one after it. */
+static bool threads_shown;
 static unsigned session; /* trace files opened so far */
 static __thread unsigned thread_no;
 
@@ -195,8 +199,12 @@ static unsigned this_thread(void)
 {
     if (!thread_no) {
         thread_no = __atomic_add_fetch(&threads_seen, 1, __ATOMIC_RELAXED);
-        if (thread_no == 2 && text_on)
+        if (thread_no == 2 && text_on) {
+            flockfile(stderr);
             header(true);
+            threads_shown = true;
+            funlockfile(stderr);
+        }
     }
     return thread_no;
 }
@@ -217,12 +225,14 @@ static void line(double when, const greenlet *from, const greenlet *to,
      * or file: stdout's content is unchanged, only flushed sooner. */
     fflush(stdout);
     unsigned me = this_thread();
-    if (__atomic_load_n(&threads_seen, __ATOMIC_RELAXED) > 1)
+    flockfile(stderr);
+    if (threads_shown)
         snprintf(thread, sizeof thread, "T%-5u ", me);
     snprintf(buf, sizeof buf, "%10.6f  %s%s %-2s %s %s\n", when, thread,
              padded(fa, width, false, pa, sizeof pa), to ? "->" : "",
              padded(tb, width, false, pb, sizeof pb), why);
     fputs(buf, stderr);
+    funlockfile(stderr);
 }
 
 /* g's lane in the trace file, given a new one the first time. */
