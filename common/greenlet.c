@@ -374,6 +374,32 @@ static inline void asan_arrive(struct greenlet_thread *t, cl_fiber *self)
                                                         : NULL);
 }
 
+/* The trace hook, told of a switch. A switch keeps errno as it finds it:
+ * the hub sets a parked greenlet's errno just before resuming it, and a
+ * SHARED greenlet has no code of its own left between its switch and its
+ * caller (greenlet_switch_int_) to set it after. */
+static void tell_switch_hook(greenlet *from, greenlet *to)
+{
+    int saved_errno = errno;
+    switch_hook(from, to);
+    errno = saved_errno;
+}
+
+/* Leaving a SHARED-stack greenlet for `to`: the bookkeeping, up to the
+ * switch itself. Returns the greenlet being left. */
+static inline __attribute__((always_inline)) greenlet *
+leave_shared(struct greenlet_thread *t, greenlet *to)
+{
+    greenlet *from = t->current;
+
+    t->current = to;
+    if (unlikely(switch_hook != NULL))
+        tell_switch_hook(from, to);
+    t->switching_from = from;
+    asan_leave(from, &to->asan);
+    return from;
+}
+
 /* A switch away from a SHARED-stack greenlet. Its frames are copied out
  * when another takes the shared stack, so what lies on it when it parks is
  * what a million parked greenlets cost: this is a function of its own that
@@ -389,13 +415,7 @@ static __attribute__((noinline)) void *switch_from_shared(greenlet *to,
                                                           void *value)
 {
     struct greenlet_thread *t = gt;
-    greenlet *from = t->current;
-
-    t->current = to;
-    if (unlikely(switch_hook != NULL))
-        switch_hook(from, to);
-    t->switching_from = from;
-    asan_leave(from, &to->asan);
+    greenlet *from = leave_shared(t, to);
 #ifdef CL_ASAN
     value = cl_ctx_switch(&from->ctx, &to->ctx, value);
     t = gt;
@@ -417,7 +437,7 @@ static inline void *do_switch(struct greenlet_thread *t, greenlet *from,
         return switch_from_shared(to, value);
     t->current = to;
     if (unlikely(switch_hook != NULL))
-        switch_hook(from, to);
+        tell_switch_hook(from, to);
     t->switching_from = from;
     asan_leave(from, &to->asan);
     if (from->fpu_fixed)
@@ -459,6 +479,28 @@ void *greenlet_switch_out_(greenlet *g, void *value)
         return switch_guarded(t, cur, g, value);
     }
     return switch_slow(t, cur, g, value);
+}
+
+/* greenlet_switch_out_ for a caller resumed with an int (greenlet.h). From
+ * a SHARED greenlet to a started GUARDED one (a task parking in the hub),
+ * it ends in a tail call to the switch itself: nothing of it, nor of its
+ * caller if that too ends in a tail call here, is left among the frames
+ * saved while the greenlet waits. */
+int greenlet_switch_int_(greenlet *g, void *value)
+{
+#if !defined(CL_ASAN)
+    struct greenlet_thread *t = gt;
+    greenlet *cur = t->current;
+
+    if (likely(g->thread == t && g->state == GREENLET_ACTIVE &&
+               g->stack_kind == GREENLET_STACK_GUARDED && g != cur &&
+               cur->stack_kind == GREENLET_STACK_SHARED)) {
+        cur = leave_shared(t, g);
+        return cl_ctx_switch_int(&cur->ctx, &g->ctx, value);
+    }
+#endif
+    value = greenlet_switch_out_(g, value);
+    return value == GREENLET_ERROR ? -1 : (int)(intptr_t)value;
 }
 
 static int start_guarded(greenlet *g)
@@ -549,12 +591,14 @@ static void restorer_main(void *arg, void *value)
     asan_arrive(t, NULL);
     for (;;) {
         greenlet *to = t->restore_to;
+        int saved_errno = errno; /* to's, maybe (tell_switch_hook) */
         if (t->release)
             release_dead(t);
         if (t->shared_owner != to) {
             shared_evict(t);
             shared_install(t, to);
         }
+        errno = saved_errno;
         t->current = to;
         t->switching_from = NULL;
         cl_fiber_leave(&t->restorer_asan, &to->asan);
@@ -607,15 +651,17 @@ static void *switch_slow(struct greenlet_thread *t, greenlet *cur,
         return GREENLET_ERROR;
     g->asan = t->shared_asan;
     if (cur->stack_kind != GREENLET_STACK_SHARED && t->release == NULL) {
+        int saved_errno = errno; /* g's, maybe (tell_switch_hook) */
         shared_evict(t);
         shared_install(t, g);
+        errno = saved_errno;
         return do_switch(t, cur, g, value);
     }
     /* We run on the shared stack ourselves: let the restorer swap it. */
     t->restore_to = g;
     t->current = NULL;
     if (unlikely(switch_hook != NULL))
-        switch_hook(cur, g);
+        tell_switch_hook(cur, g);
     t->switching_from = cur;
     asan_leave(cur, &t->restorer_asan);
     value = cl_ctx_switch(&cur->ctx, &t->restorer, value);

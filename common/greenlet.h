@@ -207,6 +207,12 @@ struct greenlet_thread {
 extern __thread struct greenlet_thread *greenlet_tls_;
 extern greenlet_switch_hook greenlet_hook_;
 void *greenlet_switch_out_(greenlet *g, void *value);
+/* greenlet_switch for a caller that is resumed with an int, sent as
+ * (void *)(intptr_t)n: from a SHARED greenlet it ends in a tail call to
+ * the switch (cl_ctx_switch_int), so that a caller ending in a tail call
+ * to it leaves no frame among those saved while it waits (the hub's
+ * sleeps). GREENLET_ERROR comes back as -1. */
+int greenlet_switch_int_(greenlet *g, void *value);
 
 /* Switch to g, passing value; returns the value passed back to us later,
  * or GREENLET_ERROR.

@@ -294,26 +294,6 @@ static int block_prepare(struct hub *h, struct hub_waiter *me,
     return 0;
 }
 
-/* The running greenlet is back from the hub: wake's reason. */
-static int woken_reason(void)
-{
-    struct hub_waiter *me = waiter_of(greenlet_current());
-    CL_ASSERT(!me->blocked && me->wait_on == HUB_WAIT_NOTHING);
-    return me->wake_reason;
-}
-
-/* The second half, for a SHARED-stack greenlet, as hub_fail says it (0,
- * or -1 with errno). Its frames are copied out while it waits, and a
- * million of them wait in lesson 04: this function keeps nothing live
- * across the switch, and its callers reach it by a tail call, so that
- * only the frames that must be there are saved (common/README.md,
- * "Stacks"). */
-static __attribute__((noinline)) int park_shared(struct hub *h)
-{
-    greenlet_switch_out_(h->gr, NULL);
-    return hub_fail(woken_reason());
-}
-
 static bool on_shared_stack(void)
 {
     return greenlet_current()->stack_kind == GREENLET_STACK_SHARED;
@@ -328,12 +308,6 @@ static int block(struct hub *h, struct hub_waiter *me, uint64_t deadline,
     int err = block_prepare(h, me, deadline, expiry);
     if (err)
         return err;
-    if (on_shared_stack()) {
-        int saved_errno = errno; /* the caller sets it, from the reason */
-        park_shared(h);
-        errno = saved_errno;
-        return me->wake_reason;
-    }
     greenlet_switch(h->gr, NULL);
     CL_ASSERT(!me->blocked && me->wait_on == HUB_WAIT_NOTHING);
     return me->wake_reason;
@@ -462,7 +436,12 @@ static void resume_ready(struct hub *h)
             reap(h, t);
             continue;
         }
-        if (greenlet_switch(waiter_greenlet(s), NULL) == GREENLET_ERROR &&
+        /* Its blocking call's return value, errno set: a SHARED greenlet
+         * that parked in sleep_until returns it straight from its switch
+         * (greenlet_switch_int_); others take wake_reason, and a task's
+         * first switch (reason 0) ignores it. */
+        void *result = (void *)(intptr_t)hub_fail(s->wake_reason);
+        if (greenlet_switch(waiter_greenlet(s), result) == GREENLET_ERROR &&
             t) /* only a task's first switch can fail: no stack for it */
             could_not_start(h, t, errno);
         if (t && greenlet_dead(&t->g)) {
@@ -751,8 +730,12 @@ static __attribute__((noinline)) int yield_now(void)
     return hub_fail(me->wake_reason);
 }
 
-/* Kept apart from hub_sleep, and ending in a tail call to park_shared,
- * so that a million sleeping SHARED-stack greenlets save no frame of it. */
+/* Kept apart from hub_sleep, and ending in a tail call to the switch, so
+ * that a million sleeping SHARED-stack greenlets save no frame of it nor
+ * of hub_sleep: what they keep is their own frames and the switch's
+ * registers (common/README.md, "A million sleeping greenlets"). The hub
+ * resumes it with its return value, errno set (resume_ready); it keeps
+ * nothing live across the switch. */
 static __attribute__((noinline)) int sleep_until(uint64_t deadline)
 {
     struct hub *h;
@@ -764,7 +747,7 @@ static __attribute__((noinline)) int sleep_until(uint64_t deadline)
         return hub_fail(block(h, me, deadline, 0));
     if ((err = block_prepare(h, me, deadline, 0)) != 0)
         return hub_fail(err);
-    return park_shared(h);
+    return greenlet_switch_int_(h->gr, NULL);
 }
 
 int hub_sleep(double seconds)

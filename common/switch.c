@@ -41,6 +41,11 @@ void *cl_ctx_switch(cl_ctx *from, cl_ctx *to, void *value)
     return uc_value;
 }
 
+int cl_ctx_switch_int(cl_ctx *from, cl_ctx *to, void *value)
+{
+    return (int)(intptr_t)cl_ctx_switch(from, to, value);
+}
+
 #elif defined(__x86_64__)
 
 extern void cl_ctx_trampoline(void);

@@ -206,6 +206,14 @@ void cl_ctx_make_then(cl_ctx *ctx, void *stack, size_t size,
  * passed by the switch that later resumes `from`. */
 void *cl_ctx_switch(cl_ctx *from, cl_ctx *to, void *value);
 
+/* cl_ctx_switch for a caller that is resumed with an int (the value sent,
+ * (void *)(intptr_t)n, gives n back): the very same code under another
+ * type, so that a function returning int can end in a tail call to the
+ * switch and leave no frame of its own on a stack that is copied out
+ * while it waits (C does not tail-call through a void * -> int
+ * conversion). The ucontext build converts, in a frame of its own. */
+int cl_ctx_switch_int(cl_ctx *from, cl_ctx *to, void *value);
+
 #endif /* !__ASSEMBLER__ */
 
 #endif

@@ -13,11 +13,16 @@
 
     .text
 
-/* void *cl_ctx_switch(cl_ctx *from, cl_ctx *to, void *value) */
+/* void *cl_ctx_switch(cl_ctx *from, cl_ctx *to, void *value), and the
+ * same code as int cl_ctx_switch_int(...) (switch.h): an int is w0, the
+ * low half of x0. */
     .globl  cl_ctx_switch
     .type   cl_ctx_switch, %function
+    .globl  cl_ctx_switch_int
+    .type   cl_ctx_switch_int, %function
     .p2align 4
 cl_ctx_switch:
+cl_ctx_switch_int:
     .cfi_startproc
     sub     sp, sp, #CL_FRAME_SIZE
     stp     x19, x20, [sp, #CL_FRAME_X19]
@@ -55,6 +60,7 @@ cl_ctx_switch:
     ret
     .cfi_endproc
     .size   cl_ctx_switch, .-cl_ctx_switch
+    .size   cl_ctx_switch_int, .-cl_ctx_switch_int
 
 /* Fresh contexts start here: entry in x20, its arg in x19, the value of
  * the first switch in x0. */

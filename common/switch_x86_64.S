@@ -17,11 +17,16 @@
 
     .text
 
-/* void *cl_ctx_switch(cl_ctx *from, cl_ctx *to, void *value) */
+/* void *cl_ctx_switch(cl_ctx *from, cl_ctx *to, void *value), and the
+ * same code as int cl_ctx_switch_int(...) (switch.h): an int is the low
+ * half of rax. */
     .globl  cl_ctx_switch
     .type   cl_ctx_switch, @function
+    .globl  cl_ctx_switch_int
+    .type   cl_ctx_switch_int, @function
     .p2align 4
 cl_ctx_switch:
+cl_ctx_switch_int:
     .cfi_startproc
     /* Stored and loaded every time, first, as in the inline switch. */
     fnstcw  CL_CTX_FPUCW(%rdi)
@@ -51,6 +56,7 @@ cl_ctx_switch:
     ret
     .cfi_endproc
     .size   cl_ctx_switch, .-cl_ctx_switch
+    .size   cl_ctx_switch_int, .-cl_ctx_switch_int
 
 /* First code a fresh context runs: cl_ctx_make left entry and arg on the
  * stack (CL_FRESH_ENTRY, CL_FRESH_ARG, popped in that order); the value of

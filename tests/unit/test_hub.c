@@ -1036,6 +1036,52 @@ START_TEST(ten_thousand_shared_stack_greenlets)
 }
 END_TEST
 
+/* A SHARED greenlet parked in hub_sleep has no code left between its
+ * switch and hub_sleep's caller: the hub hands it its return value and
+ * errno as it resumes it, and no switch on the way (the restorer's copy,
+ * a trace hook) may change errno. */
+static struct outcome shared_slept[4];
+
+static void *shared_sleep_maybe_long(void *arg)
+{
+    CALL(shared_slept[N(arg)], hub_sleep(N(arg) % 2 ? LONG_SLEEP : 0.01));
+    return arg;
+}
+
+static void hook_clobbering_errno(greenlet *from, greenlet *to)
+{
+    (void)from;
+    (void)to;
+    errno = EIO;
+}
+
+START_TEST(killed_shared_stack_sleepers_get_ecanceled)
+{
+    for (int hooked = 0; hooked < 2; hooked++) {
+        hub_task *t[4];
+        hub_spawn_opts opts = {.stack_kind = GREENLET_STACK_SHARED};
+        memset(shared_slept, 0, sizeof shared_slept);
+        greenlet_set_switch_hook(hooked ? hook_clobbering_errno : NULL);
+        for (int i = 0; i < 4; i++)
+            ck_assert_ptr_nonnull(t[i] = hub_spawn_with(shared_sleep_maybe_long,
+                                                        P(i), &opts));
+        ck_assert_int_eq(hub_sleep(0), 0); /* they all start sleeping */
+        ck_assert_int_eq(hub_kill(t[1], 0), 0);
+        ck_assert_int_eq(hub_kill(t[3], HUB_FOREVER), 0);
+        ck_assert_int_eq(hub_joinall(t, 4, HUB_FOREVER), 0);
+        greenlet_set_switch_hook(NULL);
+        for (int i = 0; i < 4; i++) {
+            ck_assert_int_eq(shared_slept[i].rc, i % 2 ? -1 : 0);
+            if (i % 2)
+                ck_assert_int_eq(shared_slept[i].err, ECANCELED);
+            ck_assert_ptr_eq(hub_task_result(t[i]), P(i));
+            ck_assert_int_eq(hub_task_free(t[i]), 0);
+        }
+    }
+    hub_shutdown();
+}
+END_TEST
+
 /* ---- threads and backends ---- */
 
 struct thread_run {
@@ -1483,6 +1529,7 @@ static Suite *hub_suite(void)
     TCase *scale = tcase_create("shared stacks, threads, backends");
     tcase_set_timeout(scale, 180); /* generous for valgrind and SAN=1 */
     tcase_add_test(scale, ten_thousand_shared_stack_greenlets);
+    tcase_add_test(scale, killed_shared_stack_sleepers_get_ecanceled);
     tcase_add_test(scale, each_thread_has_its_own_hub);
     tcase_add_test(scale, poll_and_select_backends);
     tcase_add_test(scale, unknown_backend_and_too_late);
