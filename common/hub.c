@@ -58,6 +58,7 @@ struct hub {
     cl_slab tasks;           /* every task's record (slab.h): shutdown
                               * frees those still there, so no list links
                               * them and freeing one touches no other */
+    cl_slab task_exts;       /* their hub_task_ext, for those that have one */
     bool said_start_failure; /* could_not_start has written to stderr */
     void (*on_shutdown[HUB_SHUTDOWN_HOOKS])(void); /* hub_on_shutdown */
 };
@@ -362,12 +363,43 @@ bool hub_task_is_ours(const hub_task *t)
     return t->g.thread == greenlet_tls_ && tls_hub != NULL;
 }
 
+/* t's ext, made on first need; NULL with errno ENOMEM. */
+static struct hub_task_ext *task_ext(struct hub *h, hub_task *t)
+{
+    if (!t->ext && (t->ext = cl_slab_alloc(&h->task_exts)) != NULL) {
+        hub_waitlist_init(&t->ext->joiners);
+        t->ext->on_end = NULL;
+    }
+    return t->ext;
+}
+
+int hub_task_set_hook(hub_task *t, struct hub_task_hook *hook)
+{
+    CL_ASSERT(hub_task_is_ours(t) && !t->w.finished);
+    if (!hook && !t->ext)
+        return 0;
+    if (!task_ext(tls_hub, t))
+        return -1;
+    t->ext->on_end = hook;
+    return 0;
+}
+
+/* Drop t's ext, telling its hook (if any) that t has left. */
+static void task_ext_end(struct hub *h, hub_task *t)
+{
+    struct hub_task_ext *x = t->ext;
+    if (!x)
+        return;
+    t->ext = NULL;
+    if (x->on_end)
+        x->on_end->ended(x->on_end, t);
+    cl_slab_free(&h->task_exts, x);
+}
+
 static void free_task(struct hub *h, hub_task *t)
 {
-    struct hub_task_hook *hook = t->on_end;
-    t->on_end = NULL;
-    if (hook) /* freed unended (hub_shutdown): its group must forget it */
-        hook->ended(hook, t);
+    task_ext_end(h, t); /* freed unended (hub_shutdown): its group must
+                         * forget it */
     greenlet_free(&t->g);
     cl_slab_free(&h->tasks, t);
 }
@@ -375,16 +407,14 @@ static void free_task(struct hub *h, hub_task *t)
 /* A task's greenlet ended (or was killed before it started). */
 static void task_finished(struct hub *h, hub_task *t)
 {
-    struct hub_task_hook *hook = t->on_end;
     if (t->w.finished)
         return;
     t->w.finished = true;
     hub_timers_remove(&h->timers, &t->w.timer);
-    while (wake_first(h, &t->joiners, 0))
-        ;
-    t->on_end = NULL;
-    if (hook)
-        hook->ended(hook, t);
+    if (t->ext)
+        while (wake_first(h, &t->ext->joiners, 0))
+            ;
+    task_ext_end(h, t);
 }
 
 static void *task_main(void *arg, void *value)
@@ -563,6 +593,7 @@ static struct hub *hub_get(void)
     waiter_init(&h->main_waiter);
     hub_timers_init(&h->timers);
     cl_slab_init(&h->tasks, sizeof(hub_task));
+    cl_slab_init(&h->task_exts, sizeof(struct hub_task_ext));
     tls_hub = h;
     return h;
 }
@@ -602,7 +633,6 @@ static hub_task *task_new(hub_fn fn, void *arg, const hub_spawn_opts *opts)
     }
     t->w.is_task = true;
     waiter_init(&t->w);
-    hub_waitlist_init(&t->joiners);
     t->fn = fn;
     return t;
 }
@@ -789,7 +819,9 @@ int hub_join(hub_task *t, double timeout)
         char n[32];
         cl_trace_why(N_("join %s"), hub_task_name(t, n, sizeof n));
     }
-    hub_waitlist_add(&t->joiners, me);
+    if (!task_ext(h, t))
+        return -1;
+    hub_waitlist_add(&t->ext->joiners, me);
     err = block(h, me, deadline, ETIMEDOUT);
     return hub_fail(err ? err : t->w.start_error);
 }
@@ -1055,6 +1087,7 @@ void hub_shutdown(void)
             hub_fd_forget((int)i);
     cl_slab_foreach(&h->tasks, free_left_task, h);
     cl_slab_fini(&h->tasks);
+    cl_slab_fini(&h->task_exts);
     free(h->fds);
     h->fds = NULL; /* libevent may close fds of its own below */
     h->nfds = 0;

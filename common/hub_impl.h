@@ -90,13 +90,24 @@ struct hub_task_hook {
     void (*ended)(struct hub_task_hook *hook, hub_task *t);
 };
 
+/* What only some tasks need, made when first needed (a join, a pool) and
+ * freed when the task ends: a million tasks that only sleep carry one
+ * NULL pointer instead of these 24 bytes. */
+struct hub_task_ext {
+    struct hub_waitlist joiners;
+    struct hub_task_hook *on_end;
+};
+
 struct hub_task {
     greenlet g;              /* g.arg is fn's argument, g.result its value */
     struct hub_waiter w;
     hub_fn fn;
-    struct hub_waitlist joiners;
-    struct hub_task_hook *on_end;
+    struct hub_task_ext *ext; /* NULL until joined or given a hook */
 };
+
+/* Tell hook when unfinished task t ends (NULL: tell nobody). 0, or -1
+ * with errno ENOMEM. */
+int hub_task_set_hook(hub_task *t, struct hub_task_hook *hook);
 
 /* The calling greenlet's waiter if it may block now; else NULL with errno
  * EPERM (the hub itself, or a greenlet the hub did not spawn), ECANCELED

@@ -56,7 +56,7 @@ void hub_pool_free(hub_pool *p)
         return;
     cl_list_for_each_safe(l, tmp, &p->members) {
         struct member *m = cl_container_of(l, struct member, link);
-        m->task->on_end = NULL; /* it goes on, outside any pool */
+        hub_task_set_hook(m->task, NULL); /* it goes on, outside any pool */
         member_free(m);
     }
     hub_wake_all(&p->room, EBADF);
@@ -137,7 +137,12 @@ hub_task *hub_pool_spawn(hub_pool *p, hub_fn fn, void *arg,
         o = *opts;
     o.detached = true;
     m = calloc(1, sizeof *m);
-    if (!m || !(t = hub_spawn_with(fn, arg, &o))) {
+    t = m ? hub_spawn_with(fn, arg, &o) : NULL;
+    if (t && hub_task_set_hook(t, &m->hook) != 0) {
+        hub_task_free(t); /* not started: the hub drops it */
+        t = NULL;
+    }
+    if (!t) {
         free(m);
         if (!hub_pool_full(p))
             hub_wake_first(&p->room, 0);
@@ -147,7 +152,6 @@ hub_task *hub_pool_spawn(hub_pool *p, hub_fn fn, void *arg,
     m->hook.ended = member_ended;
     m->task = t;
     m->pool = p;
-    t->on_end = &m->hook;
     cl_list_push_back(&p->members, &m->link);
     p->count++;
     return t;
