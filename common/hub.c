@@ -422,7 +422,7 @@ static void *task_main(void *arg, void *value)
     hub_task *t = cl_container_of(greenlet_current(), hub_task, g);
     (void)value;
     if (!t->w.killed)
-        return t->fn(arg);
+        return t->w.start_fn(arg);
     return NULL;
 }
 
@@ -633,7 +633,7 @@ static hub_task *task_new(hub_fn fn, void *arg, const hub_spawn_opts *opts)
     }
     t->w.is_task = true;
     waiter_init(&t->w);
-    t->fn = fn;
+    t->w.start_fn = fn;
     return t;
 }
 

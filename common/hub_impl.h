@@ -75,11 +75,16 @@ struct hub_waiter {
     bool is_task : 1;        /* embedded in a hub_task (not main's) */
     bool finished : 1;       /* tasks: ended, or killed before starting */
     bool detached : 1;       /* tasks: the hub frees it when it ends */
-    /* A waiter on the ready queue waits on nothing: one place for both. */
+    /* A waiter on the ready queue waits on nothing: one place for both;
+     * and a task that has not started yet has waited on nothing. */
     union {
         struct cl_list wait_link; /* HUB_WAIT_LIST */
         struct hub_fd *fd;        /* HUB_WAIT_FD */
-        struct hub_waiter *next_ready; /* ready: the ready queue (a FIFO) */
+        struct {
+            struct hub_waiter *next_ready; /* ready: the ready queue (a
+                                            * FIFO) */
+            hub_fn start_fn;      /* tasks, until they start: what they run */
+        };
     };
 };
 
@@ -100,8 +105,7 @@ struct hub_task_ext {
 
 struct hub_task {
     greenlet g;              /* g.arg is fn's argument, g.result its value */
-    struct hub_waiter w;
-    hub_fn fn;
+    struct hub_waiter w;      /* w.start_fn: what it runs */
     struct hub_task_ext *ext; /* NULL until joined or given a hook */
 };
 
