@@ -1180,6 +1180,69 @@ START_TEST(fpu_fixed_greenlet)
 }
 END_TEST
 
+/* greenlet_switch_int_: resumed with an int sent as a pointer, and errno
+ * as the resumer left it (the hub's sleeps return that way, with nothing
+ * of theirs left to run after the switch); from a SHARED greenlet through
+ * the tail call into the switch, from a GUARDED one through the usual
+ * switch. */
+struct int_parker {
+    int got[3];
+    int err[3];
+};
+
+static void *park_for_ints(void *arg, void *value)
+{
+    struct int_parker *k = arg;
+    (void)value;
+    for (int i = 0; i < 3; i++) {
+        k->got[i] = greenlet_switch_int_(greenlet_main(), P(i));
+        k->err[i] = errno;
+    }
+    return NULL;
+}
+
+static void clobber_errno_hook(greenlet *from, greenlet *to)
+{
+    (void)from;
+    (void)to;
+    errno = EIO;
+}
+
+START_TEST(switch_int_returns_the_int_and_keeps_errno)
+{
+    static const int sent[3] = {0, -1, 12345};
+    struct int_parker k[3] = {{{0}, {0}}};
+    greenlet *g[3];
+    for (int j = 0; j < 3; j++) {
+        g[j] = greenlet_new_opts(park_for_ints, &k[j], NULL,
+                                 j < 2 ? &shared_opts : NULL);
+        ck_assert_ptr_nonnull(g[j]);
+    }
+    for (int i = 0; i < 3; i++) {
+        /* the second round with a hook that spoils errno, if anything
+         * on the way let it */
+        greenlet_set_switch_hook(i == 1 ? clobber_errno_hook : NULL);
+        for (int j = 0; j < 3; j++) {
+            errno = ERANGE + j;
+            ck_assert_ptr_eq(greenlet_switch(g[j], i ? P((intptr_t)sent[i - 1])
+                                                     : NULL),
+                             P(i));
+        }
+    }
+    greenlet_set_switch_hook(NULL);
+    for (int j = 0; j < 3; j++) {
+        errno = ERANGE + j;
+        ck_assert_ptr_eq(greenlet_switch(g[j], P((intptr_t)sent[2])), NULL);
+        ck_assert(greenlet_dead(g[j]));
+        for (int i = 0; i < 3; i++) {
+            ck_assert_int_eq(k[j].got[i], sent[i]);
+            ck_assert_int_eq(k[j].err[i], ERANGE + j);
+        }
+        greenlet_free(g[j]);
+    }
+}
+END_TEST
+
 static Suite *greenlet_suite(void)
 {
     Suite *s = suite_create("greenlet (" CL_SWITCH_NAME ")");
@@ -1218,6 +1281,7 @@ static Suite *greenlet_suite(void)
     tcase_add_test(shared, shared_guarded_direct_hops);
     tcase_add_test(shared, guarded_child_dies_into_shared_parent);
     tcase_add_test(shared, shared_deep_stacks_interleaved);
+    tcase_add_test(shared, switch_int_returns_the_int_and_keeps_errno);
     suite_add_tcase(s, shared);
     return s;
 }
