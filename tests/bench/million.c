@@ -10,7 +10,7 @@
  * alternating, and the best time is kept (the machine is shared: timings
  * are noisy); the RSS shown is the highest seen.
  *
- * Sizes: 100,000 and 1,000,000 tasks (--big adds 10,000,000: ~3 GiB of
+ * Sizes: 100,000 and 1,000,000 tasks (--big adds 10,000,000: ~2.2 GiB of
  * memory for the greenlets, 1.5 GiB for the timers, and a minute, not for
  * CI; --tasks N runs only N; --quick only 100,000, once). At each size
  * it prints the cost per task in microseconds, (time - sleep) / tasks,
@@ -40,7 +40,7 @@ static const cl_option options[] = {
     {"sleep", 's', CL_OPT_DOUBLE, &sleep_s, "SECONDS", "how long each sleeps (default 0.5, as in the lesson)", 0, 60},
     {"repeat", 'r', CL_OPT_INT, &repeat, "N", "runs of each; the best time is shown (default 3)", 1, 100},
     {"lesson", 0, CL_OPT_STRING, &lesson, "PATH", "the 04_sync_vs_async binary (default: found from this one)", 0, 0},
-    {"big", 0, CL_OPT_FLAG, &big, NULL, "also 10000000 tasks (about 3 GiB, then 1.5 GiB; not for CI)", 0, 0},
+    {"big", 0, CL_OPT_FLAG, &big, NULL, "also 10000000 tasks (about 2.2 GiB, then 1.5 GiB; not for CI)", 0, 0},
     {"quick", 'q', CL_OPT_FLAG, &quick, NULL, "a short run for CI (100000 tasks, one run)", 0, 0},
     {0},
 };
