@@ -39,12 +39,14 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-/* Go on with message `count`? (--messages M, or --duration S) */
-static bool more(uint64_t count)
+/* Go on with message `count`, at time `now`? (--messages M, or
+ * --duration S) The message's own clock reading serves: one fewer a
+ * message. */
+static bool more(uint64_t count, double now)
 {
     if (stop_signal)
         return false;
-    return duration ? cl_now() - t_start < duration : count < (uint64_t)messages;
+    return duration ? now - t_start < duration : count < (uint64_t)messages;
 }
 
 /* ---- the thread model: blocking calls, the kernel switches ---- */
@@ -65,10 +67,12 @@ static void *sock_conn_thread(void *arg)
 
     client_connected(c, fd);
     thread_barrier(&all_connected, &t_start);
-    for (uint64_t count = 0; fd >= 0 && more(count); count++) {
+    for (uint64_t count = 0; fd >= 0; count++) {
         size_t len = client_message(c, count);
         double t0 = cl_now();
-        if (thread_exchange(fd, c, len) != 0)
+        if (!more(count, t0))
+            break;
+        if (thread_exchange(fd, c, len, t0) != 0)
             break;
         client_echoed(c, count, len, cl_now() - t0);
     }
@@ -105,10 +109,12 @@ static void *sock_conn_greenlet(void *arg)
 
     client_connected(c, fd);
     greenlet_barrier(connected_event, &connected_n, &t_start);
-    for (uint64_t count = 0; fd >= 0 && more(count); count++) {
+    for (uint64_t count = 0; fd >= 0; count++) {
         size_t len = client_message(c, count);
         double t0 = cl_now();
-        if (greenlet_exchange(fd, c, len, stack_kind) != 0)
+        if (!more(count, t0))
+            break;
+        if (greenlet_exchange(fd, c, len, t0, stack_kind) != 0)
             break;
         client_echoed(c, count, len, cl_now() - t0);
     }

@@ -31,10 +31,10 @@ static int failed(struct client *c, const char *what, int err)
 
 /* The socket is non-blocking (blocking_connect): each send and recv takes
  * what it can, and poll() waits for the next chance, or for stop_fd. */
-int thread_exchange(int fd, struct client *c, size_t len)
+int thread_exchange(int fd, struct client *c, size_t len, double t0)
 {
     struct pollfd p[2] = {{.fd = fd}, {.fd = stop_fd, .events = POLLIN}};
-    double deadline = cl_now() + timeout_s;
+    double deadline = t0 + timeout_s;
     size_t sent = 0, got = 0;
     ssize_t n;
 
@@ -106,9 +106,10 @@ static ssize_t recv_echo(int fd, struct client *c, size_t len, double deadline)
     return (ssize_t)c->early_at;
 }
 
-int greenlet_exchange(int fd, struct client *c, size_t len, enum greenlet_stack_kind stacks)
+int greenlet_exchange(int fd, struct client *c, size_t len, double t0,
+                      enum greenlet_stack_kind stacks)
 {
-    double deadline = cl_now() + timeout_s;
+    double deadline = t0 + timeout_s;
     ssize_t n = cosock_send(fd, c->msg, len, 0); /* 0: only what goes now */
     hub_task *sender = NULL;
 

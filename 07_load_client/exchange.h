@@ -27,8 +27,11 @@
 
 struct client;
 
-int thread_exchange(int fd, struct client *c, size_t len);
-int greenlet_exchange(int fd, struct client *c, size_t len, enum greenlet_stack_kind stacks);
+/* t0: cl_now() as the message starts (the caller has read the clock for
+ * its latency already; the deadline is t0 + --timeout). */
+int thread_exchange(int fd, struct client *c, size_t len, double t0);
+int greenlet_exchange(int fd, struct client *c, size_t len, double t0,
+                      enum greenlet_stack_kind stacks);
 
 /* After the last echo: shut down our side (SHUT_WR) and read until the
  * server closes its own (at most --timeout): bytes that come are more

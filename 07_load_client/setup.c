@@ -254,7 +254,7 @@ int interactive_client(void)
         c.msg = line;
         if (!(c.reply = malloc((size_t)len)))
             cl_fatal(_("out of memory"));
-        if (thread_exchange(fd, &c, (size_t)len) != 0) {
+        if (thread_exchange(fd, &c, (size_t)len, cl_now()) != 0) {
             status = CL_EXIT_FAIL;
             free(c.reply);
             break;

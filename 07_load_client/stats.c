@@ -79,21 +79,36 @@ static void stat_add(uint64_t *counter, uint64_t n)
 
 /* The buffers are made by the client itself, on first use: a greenlet
  * that never gets a stack costs no message buffers. The reply buffer has
- * room for more than one echo: greenlet_exchange reads into all of it. */
+ * room for more than one echo: greenlet_exchange reads into all of it.
+ *
+ * The dots are written once, and each message rewrites only its "hello N"
+ * (dots again where a shorter one ends): at 1,000 connections snprintf
+ * and a --size memset were a third of 07's instructions per message
+ * (cachegrind: about 750 of 2,400, and four cold cache lines of the
+ * greenlet's stack for snprintf's FILE), the bytes sent the same. */
 size_t client_message(struct client *c, uint64_t count)
 {
+    static const char hello[] = "hello ";
+    char digits[20]; /* UINT64_MAX has 20 */
+    size_t nd = 0, len;
     if (!c->msg) {
         c->reply_room = 2 * buf_size;
         if (!(c->msg = malloc(buf_size)) || !(c->reply = malloc(c->reply_room)))
             cl_fatal(_("out of memory"));
+        memset(c->msg, '.', buf_size);
+        c->msg_prefix = 0;
     }
-    size_t len = (size_t)snprintf(c->msg, buf_size, "hello %llu", (unsigned long long)count);
-    if (size) {
-        if ((size_t)size > len)
-            memset(c->msg + len, '.', (size_t)size - len);
-        len = (size_t)size;
-    }
-    return len;
+    do
+        digits[nd++] = (char)('0' + count % 10);
+    while ((count /= 10) != 0);
+    len = sizeof hello - 1 + nd; /* at most 26: buf_size is at least 33 */
+    if (len < c->msg_prefix)
+        memset(c->msg + len, '.', c->msg_prefix - len);
+    c->msg_prefix = len;
+    memcpy(c->msg, hello, sizeof hello - 1);
+    for (size_t i = 0; i < nd; i++)
+        c->msg[sizeof hello - 1 + i] = digits[nd - 1 - i];
+    return size ? (size_t)size : len;
 }
 
 void client_connected(struct client *c, int fd)

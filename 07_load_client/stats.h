@@ -29,6 +29,7 @@ struct client {
     struct hist *lat;           /* its own (threads) or the one shared (greenlets) */
     char *msg, *reply;          /* --size bytes each (at least 32), */
     size_t reply_room;          /* reply twice that (greenlet_exchange) */
+    size_t msg_prefix;          /* msg's "hello N" now (client_message) */
     size_t early_at, early_len; /* reply[early_at..+early_len): bytes read
                                  * past the last echo (greenlet_exchange) */
     struct {                    /* greenlet_exchange's second greenlet: */

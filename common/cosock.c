@@ -3,7 +3,9 @@
  * cosock.h). */
 #include "cosock.h"
 #include "cli.h"
+#include "clock.h"
 #include "dial.h"
+#include "hub_impl.h"
 #include "resolve.h"
 
 #include <arpa/inet.h>
@@ -51,25 +53,30 @@ static void moved_without_waiting(void)
 /* Wait for fd after an EAGAIN. A call may wait several times (a wake-up
  * can be spurious, sendall sends in pieces): the timeout is for the whole
  * call, so the deadline is fixed at the first wait, and the clock is read
- * only by calls that wait at all. *deadline starts at 0. */
-static int wait_fd(int fd, short what, double timeout, double *deadline)
+ * only by calls that wait at all, once a wait (hub_wait_fd_until: not
+ * once here and once more in the hub). *deadline starts at 0 (not set);
+ * NO_DEADLINE for a call that waits for ever. */
+#define NO_DEADLINE UINT64_MAX
+static int wait_fd(int fd, short what, double timeout, uint64_t *deadline)
 {
-    double left = timeout;
     streak.calls = 0; /* it waits: the others get their turn */
-    if (timeout > 0) {
-        if (*deadline == 0) {
-            *deadline = cl_now() + timeout;
-        } else if ((left = *deadline - cl_now()) <= 0) {
-            errno = ETIMEDOUT;
-            return -1;
-        }
+    if (!(timeout > 0)) /* 0: ETIMEDOUT; NaN: EINVAL; negative: for ever */
+        return hub_wait_fd(fd, what, timeout);
+    if (*deadline == 0) {
+        uint64_t d;
+        if (hub_deadline(timeout, &d) != 0)
+            return hub_fail(EINVAL);
+        *deadline = d == HUB_NO_DEADLINE ? NO_DEADLINE : d;
+    } else if (*deadline != NO_DEADLINE && cl_now_ns() >= *deadline) {
+        errno = ETIMEDOUT;
+        return -1;
     }
-    return hub_wait_fd(fd, what, left);
+    return hub_wait_fd_until(fd, what, *deadline == NO_DEADLINE ? HUB_NO_DEADLINE : *deadline);
 }
 
 /* After a call failed with errno: 0 to try it again (EINTR, or EAGAIN and
  * the fd has become ready), -1 to give up (errno says why). */
-static int retry(int fd, short what, double timeout, double *deadline)
+static int retry(int fd, short what, double timeout, uint64_t *deadline)
 {
     if (errno == EINTR)
         return 0;
@@ -147,7 +154,7 @@ int cosock_listen_shared(const char *host, int port, int backlog)
 
 int cosock_accept(int lfd, cosock_addr *addr, double timeout)
 {
-    double deadline = 0;
+    uint64_t deadline = 0;
     cosock_addr scratch;
     if (!addr)
         addr = &scratch;
@@ -219,7 +226,7 @@ int cosock_wrap(int fd)
  * always tried: the hub has not polled since, and "nothing there now" must
  * not be said of data that has arrived. */
 static ssize_t io_some(int fd, short dir, void *buf, size_t len, double timeout,
-                       double *deadline)
+                       uint64_t *deadline)
 {
     ssize_t n;
     if (timeout != 0 && !hub_fd_maybe_ready(fd, dir) &&
@@ -243,13 +250,13 @@ static ssize_t io_some(int fd, short dir, void *buf, size_t len, double timeout,
     return n;
 }
 
-static ssize_t recv_some(int fd, void *buf, size_t len, double timeout, double *deadline)
+static ssize_t recv_some(int fd, void *buf, size_t len, double timeout, uint64_t *deadline)
 {
     return io_some(fd, HUB_READ, buf, len, timeout, deadline);
 }
 
 static ssize_t send_some(int fd, const void *buf, size_t len, double timeout,
-                         double *deadline)
+                         uint64_t *deadline)
 {
     /* send does not write to buf; io_some's one pointer serves both */
     return io_some(fd, HUB_WRITE, (void *)buf, len, timeout, deadline);
@@ -257,13 +264,13 @@ static ssize_t send_some(int fd, const void *buf, size_t len, double timeout,
 
 ssize_t cosock_recv(int fd, void *buf, size_t len, double timeout)
 {
-    double deadline = 0;
+    uint64_t deadline = 0;
     return recv_some(fd, buf, len, timeout, &deadline);
 }
 
 ssize_t cosock_recv_exact(int fd, void *buf, size_t len, double timeout)
 {
-    double deadline = 0;
+    uint64_t deadline = 0;
     size_t got = 0;
     while (got < len) {
         ssize_t n = recv_some(fd, (char *)buf + got, len - got, timeout, &deadline);
@@ -278,13 +285,13 @@ ssize_t cosock_recv_exact(int fd, void *buf, size_t len, double timeout)
 
 ssize_t cosock_send(int fd, const void *buf, size_t len, double timeout)
 {
-    double deadline = 0;
+    uint64_t deadline = 0;
     return send_some(fd, buf, len, timeout, &deadline);
 }
 
 int cosock_sendall(int fd, const void *buf, size_t len, double timeout)
 {
-    double deadline = 0;
+    uint64_t deadline = 0;
     size_t sent = 0;
     while (sent < len) {
         ssize_t n = send_some(fd, (const char *)buf + sent, len - sent, timeout, &deadline);

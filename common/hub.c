@@ -951,43 +951,54 @@ static void fd_unwait(struct hub_waiter *w)
         r->reader = NULL;
     else
         r->writer = NULL;
-    h->ops->fd_disarm(h->backend, r->watch, w->fd_dir);
+    if (!h->every_edge)
+        h->ops->fd_disarm(h->backend, r->watch, w->fd_dir);
     w->fd = NULL;
 }
 
-int hub_wait_fd(int fd, short what, double timeout)
+/* hub_wait_fd with the deadline already in the clock's nanoseconds: a
+ * caller that waits more than once in one call (cosock's recv_exact,
+ * sendall) or has just read the clock reads it once, not once more here. */
+int hub_wait_fd_until(int fd, short what, uint64_t deadline)
 {
     struct hub *h;
     struct hub_waiter *me = blocking_caller(&h);
     struct hub_fd *r;
     struct hub_waiter **slot;
-    uint64_t deadline;
     int err;
 
     if (!me)
         return -1;
-    if (fd < 0 || (what != HUB_READ && what != HUB_WRITE) ||
-        hub_deadline(timeout, &deadline) != 0)
+    if (fd < 0 || (what != HUB_READ && what != HUB_WRITE))
         return hub_fail(EINVAL);
     if (fd >= h->fd_limit) /* select's fd_set has no bit for it */
         return hub_fail(ERANGE);
-    r = fd_record(h, fd);
+    r = (size_t)fd < h->nfds && h->fds[fd] ? h->fds[fd] : fd_record(h, fd);
     if (!r)
         return -1;
     slot = what == HUB_READ ? &r->reader : &r->writer;
     if (*slot)
         return hub_fail(EBUSY);
-    if (timeout == 0)
+    if (deadline == HUB_DEADLINE_NOW)
         return hub_fail(ETIMEDOUT);
-    if ((err = h->ops->fd_arm(h->backend, r->watch, what)) != 0)
+    /* under epoll the fd is watched all along (backend_libevent.c) */
+    if (!h->every_edge && (err = h->ops->fd_arm(h->backend, r->watch, what)) != 0)
         return hub_fail(err);
     if (cl_trace_on)
         cl_trace_why(what == HUB_READ ? N_("wait fd %d for reading") : N_("wait fd %d for writing"), fd);
     *slot = me;
     me->wait_on = HUB_WAIT_FD;
     me->fd = r;
-    me->fd_dir = what;
+    me->fd_dir = (unsigned char)what;
     return hub_fail(block(h, me, deadline, ETIMEDOUT));
+}
+
+int hub_wait_fd(int fd, short what, double timeout)
+{
+    uint64_t deadline;
+    if (hub_deadline(timeout, &deadline) != 0)
+        return hub_fail(EINVAL);
+    return hub_wait_fd_until(fd, what, timeout == 0 ? HUB_DEADLINE_NOW : deadline);
 }
 
 void hub_fd_drained(int fd, short what)

@@ -124,6 +124,12 @@ struct hub_waiter *hub_waiter_current(void);
 #define HUB_NO_DEADLINE 0
 int hub_deadline(double timeout, uint64_t *deadline);
 
+/* hub_wait_fd (hub.h) until a deadline of cl_now_ns()'s clock (from
+ * hub_deadline, or HUB_NO_DEADLINE; HUB_DEADLINE_NOW: the timeout 0, which
+ * reports ETIMEDOUT after the other checks). */
+#define HUB_DEADLINE_NOW 1
+int hub_wait_fd_until(int fd, short what, uint64_t deadline);
+
 void hub_waitlist_init(struct hub_waitlist *wl);
 bool hub_waitlist_empty(const struct hub_waitlist *wl);
 /* Put a waiter that is about to hub_block at the end of wl. */

@@ -10,7 +10,9 @@
  * greenlet whose calls never wait still lets the others run (fairness);
  * many tiny messages and half-closes under each backend, and a peer's
  * last bytes with its FIN in one edge (also after our own shutdown,
- * when epoll says EPOLLHUP), lose no wake-up (issue 12).
+ * when epoll says EPOLLHUP), lose no wake-up (issue 12); the same echo
+ * and timeouts while libevent has an event of its own on the hub's base
+ * (the hub's sockets are then reached through libevent's loop).
  *
  * Everything listens on 127.0.0.1 port 0. As in test_hub.c, greenlets
  * only record what they see; the assertions are made in main, and every
@@ -21,6 +23,7 @@
 #include "hub.h"
 
 #include <errno.h>
+#include <event2/event.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <fcntl.h>
@@ -201,6 +204,50 @@ START_TEST(timeouts_and_timeout_zero)
     ck_assert_int_eq(errno, ETIMEDOUT);
     cosock_close(lfd);
     server_stop(&s);
+    hub_shutdown();
+}
+END_TEST
+
+/* Under epoll the hub waits on its own epoll fd directly only while
+ * libevent has nothing else (backend_libevent.c); an event of libevent's
+ * own (here a pipe nobody writes, as evdns keeps its socket's) sends every
+ * turn through libevent's loop instead: still every echo, and timeouts. */
+static void never_called(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    *(int *)arg = 1;
+}
+
+START_TEST(echo_while_libevent_has_an_event_of_its_own)
+{
+    struct server s;
+    int p[2], called = 0;
+    char reply[8] = {0}, c;
+    ck_assert_int_eq(pipe(p), 0);
+    struct event *ev = event_new(hub_event_base(), p[0], EV_READ | EV_PERSIST, never_called, &called);
+    ck_assert_ptr_nonnull(ev);
+    ck_assert_int_eq(event_add(ev, NULL), 0);
+    server_start(&s);
+    int fd = cosock_connect("127.0.0.1", s.port, 5);
+    ck_assert_int_ge(fd, 0);
+    for (int i = 0; i < 50; i++) {
+        ck_assert_int_eq(cosock_sendall(fd, "ping", 4, 5), 0);
+        ck_assert_int_eq(cosock_recv_exact(fd, reply, 4, 5), 4);
+        ck_assert_str_eq(reply, "ping");
+    }
+    errno = 0;
+    ck_assert_int_eq(cosock_recv(fd, &c, 1, 0.05), -1);
+    ck_assert_int_eq(errno, ETIMEDOUT);
+    event_free(ev); /* the direct wait again, on the same sockets */
+    ck_assert_int_eq(cosock_sendall(fd, "pong", 4, 5), 0);
+    ck_assert_int_eq(cosock_recv_exact(fd, reply, 4, 5), 4);
+    ck_assert_str_eq(reply, "pong");
+    cosock_close(fd);
+    server_stop(&s);
+    ck_assert_int_eq(s.echoed, 50 * 4 + 4);
+    ck_assert_int_eq(called, 0);
+    close(p[0]);
+    close(p[1]);
     hub_shutdown();
 }
 END_TEST
@@ -574,6 +621,7 @@ static Suite *cosock_suite(void)
     tcase_add_test(tc, four_mib_echo_arrives_whole_and_in_order);
     tcase_add_test(tc, half_close_still_gets_the_echo);
     tcase_add_test(tc, timeouts_and_timeout_zero);
+    tcase_add_test(tc, echo_while_libevent_has_an_event_of_its_own);
     tcase_add_test(tc, two_readers_on_one_fd_is_ebusy);
     tcase_add_test(tc, calls_that_never_wait_still_let_others_run);
     tcase_add_test(tc, kill_or_close_wakes_a_waiting_recv);
