@@ -68,12 +68,13 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 }
 
 #ifdef HAVE_OWN_EPOLL
-/* Tell the hub what epoll said, as libevent's (2.1.12) epoll backend
- * words it: an error, or a hang-up without EPOLLRDHUP (a reset), is
- * READ|WRITE (known gap: a reset that came with data is not told as
- * EV_CLOSED, see hub_fd_drained in hub.h); EPOLLRDHUP is EV_CLOSED, with
- * EPOLLHUP too (both sides shut): a FIN that came with the last data
- * (hub_fd_drained must not then count a short read as drained). */
+/* Tell the hub what epoll said. An error or a hang-up (a reset, or both
+ * sides shut) wakes both directions and is a close (EV_CLOSED): reads
+ * never block again, so the short read that takes data which came with
+ * it must not count as drained (hub_fd_drained in hub.h). libevent's own
+ * epoll backend reports those as plain READ|WRITE, and a reader of a
+ * socket reset with its last data waited for its timeout. EPOLLRDHUP
+ * alone is EV_CLOSED too: a FIN that came with the last data. */
 static void epoll_report(struct hub_backend *b, const struct epoll_event *evs,
                          int n)
 {
@@ -81,8 +82,8 @@ static void epoll_report(struct hub_backend *b, const struct epoll_event *evs,
         struct hub_backend_fd *f = evs[i].data.ptr;
         uint32_t e = evs[i].events;
         short what = 0;
-        if ((e & EPOLLERR) || ((e & EPOLLHUP) && !(e & EPOLLRDHUP))) {
-            what = EV_READ | EV_WRITE;
+        if (e & (EPOLLERR | EPOLLHUP)) {
+            what = EV_READ | EV_WRITE | EV_CLOSED;
         } else {
             if (e & EPOLLIN)
                 what |= EV_READ;

@@ -147,9 +147,8 @@ int hub_wait_fd(int fd, short what, double timeout);
  * poll and select hub_fd_drained does nothing and hub_fd_maybe_ready is
  * always true (try the call). Not for datagram sockets, where a short
  * read says nothing about what is left. A FIN that came with the last
- * data is remembered (epoll's EPOLLRDHUP: reads are never drained again);
- * a reset that came with it is not (libevent reports it as plain
- * READ|WRITE), so a reader of a reset socket waits for its timeout. */
+ * data is remembered (epoll's EPOLLRDHUP: reads are never drained again),
+ * and so is a reset or an error (EPOLLHUP, EPOLLERR). */
 void hub_fd_drained(int fd, short what);
 bool hub_fd_maybe_ready(int fd, short what);
 /* Drop what the hub keeps for fd; greenlets waiting on it wake with EBADF. */

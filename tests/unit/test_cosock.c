@@ -592,6 +592,34 @@ START_TEST(last_bytes_with_the_fin_after_our_own_shutdown)
 }
 END_TEST
 
+/* A reset that comes with the last data, in one edge: the short read
+ * that takes the data must not leave the reader waiting (5 s, then
+ * ETIMEDOUT) for an edge that has come; it meets the reset at once. */
+START_TEST(last_bytes_with_a_reset_in_one_edge)
+{
+    int ours, peer;
+    struct reader r = {0};
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    tcp_pair(&ours, &peer);
+    r.fd = ours;
+    hub_task *t = hub_spawn(read_to_eof, &r);
+    ck_assert_int_eq(write(peer, "x", 1), 1);
+    while (r.got < 1) /* it reads "x" (a short read: drained) and waits */
+        hub_sleep(0.01);
+    /* main runs, the hub does not: data and reset reach epoll as one
+     * report (EPOLLIN|EPOLLERR|EPOLLHUP|EPOLLRDHUP) */
+    ck_assert_int_eq(write(peer, "abc", 3), 3);
+    ck_assert_int_eq(setsockopt(peer, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+    ck_assert_int_eq(close(peer), 0);
+    ck_assert_int_eq(hub_join(t, HUB_FOREVER), 0);
+    hub_task_free(t);
+    ck_assert_msg(r.rc == -1 && r.err == ECONNRESET,
+                  "recv after a reset: %d (%s), not ECONNRESET", r.rc, strerror(r.err));
+    cosock_close(ours);
+    hub_shutdown();
+}
+END_TEST
+
 START_TEST(addresses_in_words)
 {
     cosock_addr a = {.len = sizeof(struct sockaddr_in)};
@@ -631,6 +659,7 @@ static Suite *cosock_suite(void)
     tcase_add_test(tc, many_tiny_messages_and_half_closes_lose_no_wakeup);
     tcase_add_test(tc, last_bytes_with_the_fin_in_one_edge);
     tcase_add_test(tc, last_bytes_with_the_fin_after_our_own_shutdown);
+    tcase_add_test(tc, last_bytes_with_a_reset_in_one_edge);
     tcase_add_test(tc, addresses_in_words);
     suite_add_tcase(s, tc);
     return s;
