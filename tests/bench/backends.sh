@@ -41,7 +41,8 @@ done
 out=$(mktemp -d)
 spid=
 cleanup() {
-    [ -n "$spid" ] && kill -9 "$spid" 2>/dev/null
+    # run_once runs in $(...): its server's pid reaches us through a file
+    [ -s "$out/spid" ] && kill -9 "$(cat "$out/spid")" 2>/dev/null
     wait 2>/dev/null
     rm -rf "$out"
 }
@@ -53,18 +54,22 @@ run_once() {
     local b=$1 n=$2 port='' st=0 rate
     "$server06" --quiet --port 0 --backend "$b" >"$out/s06.log" 2>&1 &
     spid=$!
+    echo "$spid" >"$out/spid"
+    # its first line ends in ":PORT", in any language (--lang zh too)
     for _ in $(seq 100); do
-        port=$(head -n 1 "$out/s06.log" 2>/dev/null | sed -n 's/.*listening on [^ ]*:\([0-9]*\)$/\1/p')
+        port=$(head -n 1 "$out/s06.log" 2>/dev/null | sed -n 's/.*:\([0-9][0-9]*\)$/\1/p')
         [ -n "$port" ] && break
         sleep 0.05
     done
-    [ -n "$port" ] || { echo "no start"; return; }
+    [ -n "$port" ] || { kill -9 "$spid" 2>/dev/null; wait "$spid" 2>/dev/null; : >"$out/spid"
+                        echo "no start"; return; }
     timeout 60 "$client07" --port "$port" --coroutines "$active" --size 64 \
         --duration "$secs" --idle "$n" --quiet >"$out/c07.out" 2>"$out/c07.err" || st=$?
     kill -INT "$spid" 2>/dev/null
     for _ in $(seq 100); do kill -0 "$spid" 2>/dev/null || break; sleep 0.05; done
     kill -9 "$spid" 2>/dev/null
     wait "$spid" 2>/dev/null
+    : >"$out/spid"
     spid=
     rate=$(sed -n 's/^time: .*, \([0-9]*\) messages\/s$/\1/p' "$out/c07.out")
     if grep -q 'FD_SETSIZE' "$out/s06.log"; then

@@ -36,6 +36,10 @@ timeout 200 common/walkthrough.sh --lang zh --only 6 </dev/null >"$out/zh6.log" 
 wide=$(perl -CSD -ne 's/\e\[[0-9;]*m//g; chomp; my $n = 0;
     $n += /\p{Ea=W}|\p{Ea=F}/ ? 2 : 1 for split //; print "$n: $_\n" if $n > 80' "$out"/zh*.log)
 check "every line fits 80 columns in Chinese (CJK counts two)${wide:+: $wide}" "$([ -z "$wide" ]; echo $?)"
+# backends.sh found 06's port in its Chinese first line, measured, and
+# stopped the server (it once waited 5 s, printed "no start" and left it)
+check "06's backends measured in Chinese: epoll with no idle connections" \
+    "$(grep -qE '^ +epoll +0 idle \|#* [0-9]+$' "$out/zh6.log"; echo $?)"
 check "lesson 03 ran in Chinese" "$(grep -q '^joinall：两个都完成' "$out/zh3.log"; echo $?)"
 check "04 keeps the course's English Task lines" "$(grep -q '^Task 3 done$' "$out/zh4.log"; echo $?)"
 
