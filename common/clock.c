@@ -3,13 +3,6 @@
 
 #include <time.h>
 
-uint64_t cl_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 double cl_now(void)
 {
     struct timespec ts;

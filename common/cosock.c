@@ -224,8 +224,10 @@ int cosock_wrap(int fd)
  * send buffer. Under poll and select hub_fd_maybe_ready is always true
  * and every call tries first, as before. With timeout 0 the call is
  * always tried: the hub has not polled since, and "nothing there now" must
- * not be said of data that has arrived. */
-static ssize_t io_some(int fd, short dir, void *buf, size_t len, double timeout,
+ * not be said of data that has arrived. Inlined (and recv_some, send_some)
+ * into each call: one frame fewer on a parked greenlet's stack. */
+static inline __attribute__((always_inline)) ssize_t
+io_some(int fd, short dir, void *buf, size_t len, double timeout,
                        uint64_t *deadline)
 {
     ssize_t n;
@@ -250,12 +252,12 @@ static ssize_t io_some(int fd, short dir, void *buf, size_t len, double timeout,
     return n;
 }
 
-static ssize_t recv_some(int fd, void *buf, size_t len, double timeout, uint64_t *deadline)
+static inline __attribute__((always_inline)) ssize_t recv_some(int fd, void *buf, size_t len, double timeout, uint64_t *deadline)
 {
     return io_some(fd, HUB_READ, buf, len, timeout, deadline);
 }
 
-static ssize_t send_some(int fd, const void *buf, size_t len, double timeout,
+static inline __attribute__((always_inline)) ssize_t send_some(int fd, const void *buf, size_t len, double timeout,
                          uint64_t *deadline)
 {
     /* send does not write to buf; io_some's one pointer serves both */

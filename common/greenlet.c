@@ -405,8 +405,9 @@ leave_shared(struct greenlet_thread *t, greenlet *to)
  * what a million parked greenlets cost: this is a function of its own that
  * keeps nothing live across the switch (it finds the thread again after),
  * and without ASan it ends in a tail call, so its own frame is not among
- * those saved. It calls the out-of-line switch: the inline one would leave
- * the 128-byte red zone in the copied frames.
+ * those saved. It calls the out-of-line switch: the inline one, where it
+ * is built without CL_NO_RED_ZONE (switch.h), would leave the 128-byte red
+ * zone in the copied frames.
  *
  * Nothing to do on arrival without ASan: a greenlet whose stack must be
  * released after its death never switches straight into a SHARED one

@@ -91,22 +91,6 @@ static void waiter_init(struct hub_waiter *w)
 
 /* ---- time ---- */
 
-static uint64_t deadline_after(double seconds)
-{
-    if (seconds > 1e9)
-        seconds = 1e9;
-    return cl_now_ns() + (uint64_t)(seconds * 1e9);
-}
-
-int hub_deadline(double timeout, uint64_t *deadline)
-{
-    if (isnan(timeout))
-        return EINVAL;
-    *deadline = timeout < 0 || isinf(timeout) ? HUB_NO_DEADLINE
-                                              : deadline_after(timeout);
-    return 0;
-}
-
 static int timer_set(struct hub *h, struct hub_waiter *w, uint64_t deadline,
                      int expiry_reason)
 {
@@ -280,8 +264,9 @@ static struct hub_waiter *current_waiter(struct hub *h)
 
 /* The first half of blocking: the deadline's timer, the counts. 0, or
  * ENOMEM when there was no room for the timer (nothing is left waiting). */
-static int block_prepare(struct hub *h, struct hub_waiter *me,
-                         uint64_t deadline, int expiry)
+static inline __attribute__((always_inline)) int
+block_prepare(struct hub *h, struct hub_waiter *me, uint64_t deadline,
+              int expiry)
 {
     CL_ASSERT(me == current_waiter(h) && !me->blocked && !me->ready);
     if (deadline != HUB_NO_DEADLINE &&
@@ -302,8 +287,12 @@ static bool on_shared_stack(void)
 
 /* Switch to the hub until wake(); returns wake's reason. The deadline
  * (HUB_NO_DEADLINE: none) wakes us with `expiry` (0 for a sleep,
- * ETIMEDOUT for a wait). */
-static int block(struct hub *h, struct hub_waiter *me, uint64_t deadline,
+ * ETIMEDOUT for a wait). Inlined, with block_prepare: the switch clobbers
+ * every callee-saved register, so a frame of its own would save all six
+ * again under its caller's, and each frame between a blocking call and
+ * the switch is one more line of a parked greenlet's stack that its
+ * resume loads cold (common/README.md, "Echo at a thousand connections"). */
+static inline __attribute__((always_inline)) int block(struct hub *h, struct hub_waiter *me, uint64_t deadline,
                  int expiry)
 {
     int err = block_prepare(h, me, deadline, expiry);
@@ -320,8 +309,11 @@ int hub_block(struct hub_waiter *me, uint64_t deadline)
     return block(tls_hub, me, deadline, ETIMEDOUT);
 }
 
-/* Common entry of every blocking call: who is calling, may it block? */
-static struct hub_waiter *blocking_caller(struct hub **hp)
+/* Common entry of every blocking call: who is calling, may it block?
+ * Inlined: hub_wait_fd_until's h then lives in a register, not in its
+ * frame, which a parked greenlet keeps. */
+static inline __attribute__((always_inline)) struct hub_waiter *
+blocking_caller(struct hub **hp)
 {
     struct hub *h = hub_get();
     struct hub_waiter *me;
@@ -667,7 +659,7 @@ hub_task *hub_spawn_later(double seconds, hub_fn fn, void *arg)
         return NULL;
     /* Its timer makes it ready; if there is no room for one, start now. */
     if (seconds <= 0 ||
-        timer_set(tls_hub, &t->w, deadline_after(seconds), 0) != 0)
+        timer_set(tls_hub, &t->w, hub_deadline_after(seconds), 0) != 0)
         push_ready(tls_hub, &t->w);
     return t;
 }
@@ -793,7 +785,7 @@ int hub_sleep(double seconds)
         cl_trace_why(N_("sleep 0: let the others run"));
     if (seconds == 0)
         return yield_now();
-    return sleep_until(deadline_after(seconds));
+    return sleep_until(hub_deadline_after(seconds));
 }
 
 int hub_join(hub_task *t, double timeout)

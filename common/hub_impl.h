@@ -27,9 +27,12 @@
 #ifndef CL_HUB_IMPL_H
 #define CL_HUB_IMPL_H
 
+#include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "hub.h"
 #include "list.h"
 #include "timer.h"
@@ -122,7 +125,21 @@ struct hub_waiter *hub_waiter_current(void);
  * HUB_NO_DEADLINE for a negative timeout (HUB_FOREVER) or +infinity.
  * Returns 0, or EINVAL for NaN (which would otherwise wait forever). */
 #define HUB_NO_DEADLINE 0
-int hub_deadline(double timeout, uint64_t *deadline);
+static inline uint64_t hub_deadline_after(double seconds)
+{
+    if (seconds > 1e9)
+        seconds = 1e9;
+    return cl_now_ns() + (uint64_t)(seconds * 1e9);
+}
+/* Inline for the reason cl_now_ns is (clock.h). */
+static inline int hub_deadline(double timeout, uint64_t *deadline)
+{
+    if (isnan(timeout))
+        return EINVAL;
+    *deadline = timeout < 0 || isinf(timeout) ? HUB_NO_DEADLINE
+                                              : hub_deadline_after(timeout);
+    return 0;
+}
 
 /* hub_wait_fd (hub.h) until a deadline of cl_now_ns()'s clock (from
  * hub_deadline, or HUB_NO_DEADLINE; HUB_DEADLINE_NOW: the timeout 0, which

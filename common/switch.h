@@ -133,12 +133,24 @@ static inline char *cl_ctx_sp(const cl_ctx *c)
  * The FPU words go first: from's are stored, to's loaded (nothing between
  * here and the jump computes in floating point). Issued before the pushes,
  * the slow stmxcsr overlaps them; measured 0.2-0.5 ns faster than after. */
+/* The pushes go below the caller's red zone (128 bytes under rsp that a
+ * leaf function may use without moving rsp), unless the code was built
+ * with -mno-red-zone and says so with CL_NO_RED_ZONE (corolab.mk does,
+ * on x86-64): then they sit right under the caller's frame, and a resumed
+ * greenlet's first load is not a line of its stack of its own. */
+#if defined(CL_NO_RED_ZONE)
+#define CL_OFF_RED_ZONE_ ""
+#define CL_BACK_TO_RED_ZONE_ ""
+#else
+#define CL_OFF_RED_ZONE_ "leaq    -128(%%rsp), %%rsp\n\t"
+#define CL_BACK_TO_RED_ZONE_ "\n\tleaq    128(%%rsp), %%rsp"
+#endif
 #define CL_SWITCH_ASM_(save_fpu)                                        \
     __asm__ volatile(                                                   \
         save_fpu                                                        \
         "fldcw   " CL_STR(CL_CTX_FPUCW) "(%%rsi)\n\t"                   \
         "ldmxcsr " CL_STR(CL_CTX_MXCSR) "(%%rsi)\n\t"                   \
-        "leaq    -128(%%rsp), %%rsp\n\t" /* off the caller's red zone */ \
+        CL_OFF_RED_ZONE_                                                \
         "pushq   %%rbp\n\t"                                             \
         "leaq    1f(%%rip), %%rcx\n\t"                                  \
         "pushq   %%rcx\n\t"                                             \
@@ -147,8 +159,8 @@ static inline char *cl_ctx_sp(const cl_ctx *c)
         "popq    %%rcx\n\t"                                             \
         "jmpq    *%%rcx\n"                                               \
         "1:\n\t"                                                        \
-        "popq    %%rbp\n\t"                                             \
-        "leaq    128(%%rsp), %%rsp"                                      \
+        "popq    %%rbp"                                                 \
+        CL_BACK_TO_RED_ZONE_                                            \
         : "+d"(value), "+D"(from), "+S"(to)                             \
         :                                                               \
         : "rax", "rbx", "rcx", "r8", "r9", "r10", "r11", "r12", "r13",  \

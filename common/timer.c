@@ -66,17 +66,10 @@ static struct hub_timer *sorted_entry(struct cl_list *l)
     return l ? cl_container_of(l, struct hub_timer, sorted_link) : NULL;
 }
 
-int hub_timers_add(struct hub_timers *ts, struct hub_timer *t,
-                   uint64_t deadline)
+/* hub_timers_add (timer.h) of a deadline earlier than the sorted list's
+ * last: into the heap. */
+int hub_timers_add_heap_(struct hub_timers *ts, struct hub_timer *t)
 {
-    struct hub_timer *last = sorted_entry(cl_list_last(&ts->sorted));
-    t->deadline = deadline;
-    t->seq = ts->next_seq++;
-    if (!last || deadline >= last->deadline) {
-        t->slot = HUB_TIMER_SORTED;
-        cl_list_push_back(&ts->sorted, &t->sorted_link);
-        return 0;
-    }
     if (ts->heap_len == ts->heap_cap) {
         size_t cap = ts->heap_cap ? ts->heap_cap * 2 : 64;
         struct hub_timer **v;

@@ -60,8 +60,25 @@ static inline bool hub_timer_pending(const struct hub_timer *t)
 
 /* Set an idle timer for `deadline`. 0, or ENOMEM (the heap could not
  * grow: the timer is left idle). */
-int hub_timers_add(struct hub_timers *ts, struct hub_timer *t,
-                   uint64_t deadline);
+int hub_timers_add_heap_(struct hub_timers *ts, struct hub_timer *t);
+/* Inline, its common case (a deadline no earlier than the last) at least:
+ * a greenlet sets its timer just before it parks, and a call's frame
+ * would be one more line of its stack, below those it parks with, written
+ * for nothing (common/README.md, "Echo at a thousand connections"). */
+static inline int hub_timers_add(struct hub_timers *ts, struct hub_timer *t,
+                                 uint64_t deadline)
+{
+    struct cl_list *l = cl_list_last(&ts->sorted);
+    t->deadline = deadline;
+    t->seq = ts->next_seq++;
+    if (!l || deadline >=
+                  cl_container_of(l, struct hub_timer, sorted_link)->deadline) {
+        t->slot = HUB_TIMER_SORTED;
+        cl_list_push_back(&ts->sorted, &t->sorted_link);
+        return 0;
+    }
+    return hub_timers_add_heap_(ts, t);
+}
 /* Unset a timer; no-op if it is idle. */
 void hub_timers_remove(struct hub_timers *ts, struct hub_timer *t);
 /* The timer that fires first, or NULL. */
