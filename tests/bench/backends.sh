@@ -72,8 +72,7 @@ run_once() {
     wait "$spid" 2>/dev/null
     : >"$out/spid"
     spid=
-    # "time: 2.0 s, N messages/s", or in Chinese "时间：2.0 s，N messages/s"
-    rate=$(sed -n 's/.*[^0-9.]\([0-9][0-9]*\) messages\/s$/\1/p' "$out/c07.out" | tail -n 1)
+    rate=$(sed -n 's/^time: .*, \([0-9]*\) messages\/s$/\1/p' "$out/c07.out")
     if grep -q 'FD_SETSIZE' "$out/s06.log"; then
         echo "n/a (FD_SETSIZE)"
     elif [ "$st" = 0 ] && [ -n "$rate" ]; then
