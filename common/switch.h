@@ -132,8 +132,9 @@ static inline char *cl_ctx_sp(const cl_ctx *c)
  *
  * The FPU words go first: from's are stored, to's loaded (nothing between
  * here and the jump computes in floating point). Issued before the pushes,
- * the slow stmxcsr overlaps them; measured 0.2-0.5 ns faster than after. */
-/* The pushes go below the caller's red zone (128 bytes under rsp that a
+ * the slow stmxcsr overlaps them; measured 0.2-0.5 ns faster than after.
+ *
+ * The pushes go below the caller's red zone (128 bytes under rsp that a
  * leaf function may use without moving rsp), unless the code was built
  * with -mno-red-zone and says so with CL_NO_RED_ZONE (corolab.mk does,
  * on x86-64): then they sit right under the caller's frame, and a resumed
