@@ -566,17 +566,27 @@ static void tcp_pair(int *ours, int *peer)
     close(lfd);
 }
 
+/* A loopback pair (our side shut for writing first, if shut_ours) and a
+ * reader of ours that has read "x" by a short read: drained, it waits for
+ * the next edge. */
+static hub_task *drained_reader(int *ours, int *peer, struct reader *r, bool shut_ours)
+{
+    tcp_pair(ours, peer);
+    if (shut_ours)
+        ck_assert_int_eq(shutdown(*ours, SHUT_WR), 0);
+    r->fd = *ours;
+    hub_task *t = hub_spawn(read_to_eof, r);
+    ck_assert_int_eq(write(*peer, "x", 1), 1);
+    while (r->got < 1)
+        hub_sleep(0.01);
+    return t;
+}
+
 START_TEST(last_bytes_with_the_fin_after_our_own_shutdown)
 {
     int ours, peer;
     struct reader r = {0};
-    tcp_pair(&ours, &peer);
-    ck_assert_int_eq(shutdown(ours, SHUT_WR), 0);
-    r.fd = ours;
-    hub_task *t = hub_spawn(read_to_eof, &r);
-    ck_assert_int_eq(write(peer, "x", 1), 1);
-    while (r.got < 1) /* it reads "x" (a short read: drained) and waits */
-        hub_sleep(0.01);
+    hub_task *t = drained_reader(&ours, &peer, &r, true);
     /* both sides shut: epoll says EPOLLHUP with EPOLLRDHUP, which must
      * still reach the hub as a close (EV_CLOSED), or the short read of
      * "abc" would leave the reader waiting for an edge that has come */
@@ -600,12 +610,7 @@ START_TEST(last_bytes_with_a_reset_in_one_edge)
     int ours, peer;
     struct reader r = {0};
     struct linger lg = {.l_onoff = 1, .l_linger = 0};
-    tcp_pair(&ours, &peer);
-    r.fd = ours;
-    hub_task *t = hub_spawn(read_to_eof, &r);
-    ck_assert_int_eq(write(peer, "x", 1), 1);
-    while (r.got < 1) /* it reads "x" (a short read: drained) and waits */
-        hub_sleep(0.01);
+    hub_task *t = drained_reader(&ours, &peer, &r, false);
     /* main runs, the hub does not: data and reset reach epoll as one
      * report (EPOLLIN|EPOLLERR|EPOLLHUP|EPOLLRDHUP) */
     ck_assert_int_eq(write(peer, "abc", 3), 3);

@@ -1201,13 +1201,6 @@ static void *park_for_ints(void *arg, void *value)
     return NULL;
 }
 
-static void clobber_errno_hook(greenlet *from, greenlet *to)
-{
-    (void)from;
-    (void)to;
-    errno = EIO;
-}
-
 START_TEST(switch_int_returns_the_int_and_keeps_errno)
 {
     static const int sent[3] = {0, -1, 12345};
@@ -1221,7 +1214,7 @@ START_TEST(switch_int_returns_the_int_and_keeps_errno)
     for (int i = 0; i < 3; i++) {
         /* the second round with a hook that spoils errno, if anything
          * on the way let it */
-        greenlet_set_switch_hook(i == 1 ? clobber_errno_hook : NULL);
+        greenlet_set_switch_hook(i == 1 ? cl_test_hook_spoiling_errno : NULL);
         for (int j = 0; j < 3; j++) {
             errno = ERANGE + j;
             ck_assert_ptr_eq(greenlet_switch(g[j], i ? P((intptr_t)sent[i - 1])

@@ -1048,20 +1048,13 @@ static void *shared_sleep_maybe_long(void *arg)
     return arg;
 }
 
-static void hook_clobbering_errno(greenlet *from, greenlet *to)
-{
-    (void)from;
-    (void)to;
-    errno = EIO;
-}
-
 START_TEST(killed_shared_stack_sleepers_get_ecanceled)
 {
     for (int hooked = 0; hooked < 2; hooked++) {
         hub_task *t[4];
         hub_spawn_opts opts = {.stack_kind = GREENLET_STACK_SHARED};
         memset(shared_slept, 0, sizeof shared_slept);
-        greenlet_set_switch_hook(hooked ? hook_clobbering_errno : NULL);
+        greenlet_set_switch_hook(hooked ? cl_test_hook_spoiling_errno : NULL);
         for (int i = 0; i < 4; i++)
             ck_assert_ptr_nonnull(t[i] = hub_spawn_with(shared_sleep_maybe_long,
                                                         P(i), &opts));

@@ -3,7 +3,10 @@
 #define CL_TESTUTIL_H
 
 #include <check.h>
+#include <errno.h>
 #include <stdlib.h>
+
+#include "greenlet.h"
 
 /* One suite per test program: main() runs it and exits non-zero on any
  * failure. CK_FORK etc. are honoured as Check documents. */
@@ -17,5 +20,14 @@
         srunner_free(sr);                                        \
         return failed ? EXIT_FAILURE : EXIT_SUCCESS;             \
     }
+
+/* A trace hook (greenlet_set_switch_hook) that spoils errno: a switch
+ * must keep the errno the hub set for the greenlet it resumes. */
+static inline void cl_test_hook_spoiling_errno(greenlet *from, greenlet *to)
+{
+    (void)from;
+    (void)to;
+    errno = EIO;
+}
 
 #endif
