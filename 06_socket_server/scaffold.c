@@ -8,7 +8,6 @@
 #include "rlimit.h"
 
 #include <errno.h>
-#include <event2/event.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -146,30 +145,64 @@ bool srv_stopping(void)
     return srv.stopping;
 }
 
-/* SIGINT, SIGTERM: a libevent signal event, so this runs in the hub. */
-static void on_signal(evutil_socket_t sig, short what, void *arg)
+/* SIGINT, SIGTERM: the handler writes to a pipe that a greenlet of the
+ * hub waits on (as 07 does), which then stops the server. Not a libevent
+ * signal event: with one, libevent has events of its own and every turn
+ * of the hub is libevent's epoll_wait and then the hub's (common/README.md,
+ * "Echo at a thousand connections"): a system call a turn more. */
+static volatile sig_atomic_t stop_signal;
+static int signal_pipe[2] = {-1, -1};
+static hub_task *signal_watcher;
+
+static void on_signal(int sig)
 {
-    (void)what, (void)arg;
-    if (srv.stopping) /* Ctrl-C with --workers: SIGINT, then the parent's SIGTERM */
-        return;
-    cl_warn("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    stop_server();
+    int saved = errno;
+    if (!stop_signal)
+        stop_signal = sig;
+    (void)!write(signal_pipe[1], "x", 1); /* never read: it stays readable */
+    errno = saved;
 }
 
-static struct event *signal_events[2];
-static const int stop_signals[2] = {SIGINT, SIGTERM};
+static void *watch_signals_task(void *arg)
+{
+    (void)arg;
+    /* The handler sets stop_signal before it writes: a write after this
+     * test makes the pipe readable, news that hub_wait_fd does not miss. */
+    while (!stop_signal && hub_wait_fd(signal_pipe[0], HUB_READ, HUB_FOREVER) == 0)
+        ;
+    /* Ctrl-C with --workers: SIGINT, then the parent's SIGTERM: one line */
+    if (stop_signal && !srv.stopping) {
+        cl_warn("%s: stopping", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+        stop_server();
+    }
+    return NULL;
+}
 
 static void watch_signals(void)
 {
+    struct sigaction sa = {.sa_handler = on_signal};
+    const int stop_signals[2] = {SIGINT, SIGTERM};
+    hub_spawn_opts opts = {.name = "signals"};
     sigset_t set;
+    if (pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC) != 0 ||
+        !(signal_watcher = hub_spawn_with(watch_signals_task, NULL, &opts)))
+        cl_fatal(_("cannot watch SIGINT and SIGTERM"));
     sigemptyset(&set);
     for (int i = 0; i < 2; i++) {
-        signal_events[i] = evsignal_new(hub_event_base(), stop_signals[i], on_signal, NULL);
-        if (!signal_events[i] || evsignal_add(signal_events[i], NULL) != 0)
-            cl_fatal(_("cannot watch SIGINT and SIGTERM"));
+        sigaction(stop_signals[i], &sa, NULL);
         sigaddset(&set, stop_signals[i]);
     }
     sigprocmask(SIG_UNBLOCK, &set, NULL); /* blocked across --workers' fork */
+}
+
+/* The watcher ends, if a signal did not end it (--demo, a failure). */
+static void unwatch_signals(void)
+{
+    if (!signal_watcher)
+        return;
+    hub_kill(signal_watcher, HUB_FOREVER);
+    hub_task_free(signal_watcher);
+    signal_watcher = NULL;
 }
 
 /* ---- connections ---- */
@@ -388,8 +421,7 @@ static void print_summary(const struct srv_stats *s)
 
 int srv_summary(void)
 {
-    for (int i = 0; i < 2; i++)
-        event_free(signal_events[i]);
+    unwatch_signals();
     if (srv.stats_fd >= 0) { /* a worker: the parent prints it */
         st.pid = getpid();
         return write(srv.stats_fd, &st, sizeof st) == (ssize_t)sizeof st ? 0 : 1;
