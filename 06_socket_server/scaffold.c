@@ -146,33 +146,21 @@ bool srv_stopping(void)
 }
 
 /* SIGINT, SIGTERM: the handler writes to a pipe that a greenlet of the
- * hub waits on (as 07 does), which then stops the server. Not a libevent
- * signal event: with one, libevent has events of its own and every turn
- * of the hub is libevent's epoll_wait and then the hub's (common/README.md,
- * "Echo at a thousand connections"): a system call a turn more. */
-static volatile sig_atomic_t stop_signal;
-static int signal_pipe[2] = {-1, -1};
+ * hub waits on (cl_stop_on_signals, as 07 does), which then stops the
+ * server. */
+static int signal_fd = -1;
 static hub_task *signal_watcher;
-
-static void on_signal(int sig)
-{
-    int saved = errno;
-    if (!stop_signal)
-        stop_signal = sig;
-    (void)!write(signal_pipe[1], "x", 1); /* never read: it stays readable */
-    errno = saved;
-}
 
 static void *watch_signals_task(void *arg)
 {
     (void)arg;
     /* The handler sets stop_signal before it writes: a write after this
      * test makes the pipe readable, news that hub_wait_fd does not miss. */
-    while (!stop_signal && hub_wait_fd(signal_pipe[0], HUB_READ, HUB_FOREVER) == 0)
+    while (!cl_stop_signal && hub_wait_fd(signal_fd, HUB_READ, HUB_FOREVER) == 0)
         ;
     /* Ctrl-C with --workers: SIGINT, then the parent's SIGTERM: one line */
-    if (stop_signal && !srv.stopping) {
-        cl_warn("%s: stopping", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+    if (cl_stop_signal && !srv.stopping) {
+        cl_warn("%s: stopping", cl_stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
         stop_server();
     }
     return NULL;
@@ -180,18 +168,14 @@ static void *watch_signals_task(void *arg)
 
 static void watch_signals(void)
 {
-    struct sigaction sa = {.sa_handler = on_signal};
-    const int stop_signals[2] = {SIGINT, SIGTERM};
     hub_spawn_opts opts = {.name = "signals"};
     sigset_t set;
-    if (pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC) != 0 ||
+    if ((signal_fd = cl_stop_on_signals()) < 0 ||
         !(signal_watcher = hub_spawn_with(watch_signals_task, NULL, &opts)))
         cl_fatal(_("cannot watch SIGINT and SIGTERM"));
     sigemptyset(&set);
-    for (int i = 0; i < 2; i++) {
-        sigaction(stop_signals[i], &sa, NULL);
-        sigaddset(&set, stop_signals[i]);
-    }
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
     sigprocmask(SIG_UNBLOCK, &set, NULL); /* blocked across --workers' fork */
 }
 

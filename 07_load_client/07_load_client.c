@@ -44,7 +44,7 @@
  * message. */
 static bool more(uint64_t count, double now)
 {
-    if (stop_signal)
+    if (cl_stop_signal)
         return false;
     return duration ? now - t_start < duration : count < (uint64_t)messages;
 }

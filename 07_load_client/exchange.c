@@ -19,7 +19,7 @@ int poll_until(struct pollfd *p, nfds_t n, double deadline)
     do {
         double left = deadline - cl_now();
         r = poll(p, n, left > 0 ? (int)ceil(left * 1e3) : 0);
-    } while (r < 0 && errno == EINTR && !stop_signal);
+    } while (r < 0 && errno == EINTR && !cl_stop_signal);
     return r;
 }
 
@@ -49,7 +49,7 @@ int thread_exchange(int fd, struct client *c, size_t len, double t0)
         if ((n = poll_until(p, 2, deadline)) <= 0)
             return failed(c, sent < len ? "send" : "recv", n == 0 ? ETIMEDOUT : errno);
         if (p[1].revents)
-            return failed(c, "stopped", EINTR); /* said nothing: stop_signal is set */
+            return failed(c, "stopped", EINTR); /* said nothing: cl_stop_signal is set */
         if (!(p[0].revents & (POLLIN | POLLERR | POLLHUP)))
             continue;
         if ((n = recv(fd, c->reply + got, len - got, 0)) < 0 && errno != EAGAIN)

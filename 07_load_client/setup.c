@@ -87,28 +87,13 @@ enum greenlet_stack_kind load_stack_kind(void)
 
 /* ---- signals: a flag, and a pipe that every waiter can watch ---- */
 
-volatile sig_atomic_t stop_signal;
 int stop_fd = -1;
-static int stop_pipe[2];
-
-static void on_signal(int sig)
-{
-    int saved = errno;
-    if (!stop_signal)
-        stop_signal = sig;
-    (void)!write(stop_pipe[1], "x", 1); /* never read: it stays readable */
-    errno = saved;
-}
 
 void stop_on_signals(void)
 {
-    struct sigaction sa = {.sa_handler = on_signal};
-    if (pipe2(stop_pipe, O_NONBLOCK | O_CLOEXEC) != 0)
+    if ((stop_fd = cl_stop_on_signals()) < 0)
         cl_err_exit("pipe");
-    stop_fd = stop_pipe[0];
     signal(SIGPIPE, SIG_IGN);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
 }
 
 /* The run's greenlets wait on sockets and events, not on stop_fd: this
@@ -116,11 +101,11 @@ void stop_on_signals(void)
 static void *watch_stop(void *arg)
 {
     (void)arg;
-    /* The handler sets stop_signal before it writes: a write after this
+    /* The handler sets cl_stop_signal before it writes: a write after this
      * test makes the pipe readable, news that hub_wait_fd does not miss. */
-    while (!stop_signal && hub_wait_fd(stop_fd, HUB_READ, HUB_FOREVER) == 0)
+    while (!cl_stop_signal && hub_wait_fd(stop_fd, HUB_READ, HUB_FOREVER) == 0)
         ;
-    for (long i = 0; stop_signal && i < nclients; i++)
+    for (long i = 0; cl_stop_signal && i < nclients; i++)
         if (clients[i].task)
             hub_kill(clients[i].task, 0);
     return NULL;
@@ -267,8 +252,8 @@ int interactive_client(void)
     putchar('\n');
     free(line);
     close(fd);
-    if (stop_signal) {
-        cl_warn(_("stopped by %s"), stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+    if (cl_stop_signal) {
+        cl_warn(_("stopped by %s"), cl_stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
         status = CL_EXIT_FAIL;
     }
     return status;

@@ -24,10 +24,9 @@ void load_parse_args(int argc, char **argv);
  * --stacks says otherwise): see common/README.md, "Stacks". */
 enum greenlet_stack_kind load_stack_kind(void);
 
-/* SIGINT and SIGTERM set stop_signal and make stop_fd readable, for good:
- * every thread's poll() and the greenlets' watcher see it. SIGPIPE is
- * ignored. */
-extern volatile sig_atomic_t stop_signal;
+/* SIGINT and SIGTERM set cl_stop_signal and make stop_fd readable, for
+ * good (cl_stop_on_signals): every thread's poll() and the greenlets'
+ * watcher see it. SIGPIPE is ignored. */
 extern int stop_fd;
 void stop_on_signals(void);
 /* A greenlet that kills every client greenlet once stop_fd is readable. */

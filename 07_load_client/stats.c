@@ -123,7 +123,7 @@ void client_connected(struct client *c, int fd)
 
 void client_error(struct client *c, const char *what, int err)
 {
-    if (stop_signal || not_started)
+    if (cl_stop_signal || not_started)
         return; /* the run was stopped: not the connection's fault */
     c->failed = true;
     int shown = __atomic_fetch_add(&errors_shown, 1, __ATOMIC_RELAXED);
@@ -168,7 +168,7 @@ void client_echoed(struct client *c, uint64_t count, size_t len, double seconds)
 
 void client_extra(struct client *c, const char *buf, size_t n)
 {
-    if (stop_signal || not_started)
+    if (cl_stop_signal || not_started)
         return; /* the echo of a message the stop cut short */
     warn_bytes(c, _("bytes after the last echo"), buf, n);
     stat_add(&c->mismatched, 1);
@@ -240,8 +240,8 @@ int summary(const char *model, long idle_open)
     printf(_("latency: p50 %.3f ms, p99 %.3f ms, max %.3f ms\n"), hist_quantile_ms(&lat, lat_n, 0.50),
            hist_quantile_ms(&lat, lat_n, 0.99), lat.max * 1e3);
     printf(_("errors: %ld\n"), failed);
-    if (stop_signal) {
-        printf(_("STOPPED: by %s before the end of the run\n"), stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+    if (cl_stop_signal) {
+        printf(_("STOPPED: by %s before the end of the run\n"), cl_stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
         return CL_EXIT_FAIL;
     }
     if (not_started) {

@@ -3,6 +3,7 @@
 #include "trace.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <float.h>
 #include <langinfo.h>
 #include <limits.h>
@@ -446,4 +447,28 @@ const char *cl_color(enum cl_color c)
         [CL_BLUE] = "\033[34;1m", [CL_DIM] = "\033[2m", [CL_BOLD] = "\033[1m",
     };
     return cl_color_enabled() ? esc[c] : "";
+}
+
+/* ---- stopping on SIGINT and SIGTERM ---- */
+
+volatile sig_atomic_t cl_stop_signal;
+static int stop_pipe[2] = {-1, -1};
+
+static void on_stop_signal(int sig)
+{
+    int saved = errno;
+    if (!cl_stop_signal)
+        cl_stop_signal = sig;
+    (void)!write(stop_pipe[1], "x", 1); /* never read: it stays readable */
+    errno = saved;
+}
+
+int cl_stop_on_signals(void)
+{
+    struct sigaction sa = {.sa_handler = on_stop_signal};
+    if (stop_pipe[0] < 0 && pipe2(stop_pipe, O_NONBLOCK | O_CLOEXEC) != 0)
+        return -1;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    return stop_pipe[0];
 }

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 
 #include "clock.h" /* cl_now, which every lesson times with */
@@ -24,6 +25,16 @@ extern const char *cl_progname;
 
 /* "prog: message: strerror(errno)" and exit 1. */
 void cl_err_exit(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* Stop on SIGINT and SIGTERM, the way a thread's poll() and a greenlet of
+ * the hub can both wait for: the handler sets cl_stop_signal (the first
+ * signal's number) and writes a byte to a pipe that is never read, so its
+ * read end, returned here, stays readable for good. -1 with errno if
+ * there is no pipe. (06 and 07; not a libevent signal event, which would
+ * give libevent an event of its own: common/README.md, "Echo at a
+ * thousand connections".) */
+extern volatile sig_atomic_t cl_stop_signal;
+int cl_stop_on_signals(void);
 /* "prog: message" and exit 1. */
 void cl_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 /* "prog: message", "Try 'prog --help'." and exit 2. */
