@@ -904,8 +904,9 @@ static void fd_ready(void *cookie, short what)
         wake(h, r->writer, 0);
 }
 
-/* fd's record, made on first use; NULL with errno (EBADF, ENOMEM). */
-static struct hub_fd *fd_record(struct hub *h, int fd)
+/* fd's record, made on first use (fd_record below); NULL with errno
+ * (EBADF, ENOMEM). */
+static struct hub_fd *fd_record_new(struct hub *h, int fd)
 {
     struct hub_fd *r;
     if ((size_t)fd >= h->nfds) {
@@ -933,6 +934,15 @@ static struct hub_fd *fd_record(struct hub *h, int fd)
     }
     h->fds[fd] = r;
     return r;
+}
+
+/* fd's record, made on first use; NULL with errno. Inline, the record
+ * that exists: every wait and every drained socket asks. */
+static inline struct hub_fd *fd_record(struct hub *h, int fd)
+{
+    if ((size_t)fd < h->nfds && h->fds[fd])
+        return h->fds[fd];
+    return fd_record_new(h, fd);
 }
 
 static void fd_unwait(struct hub_waiter *w)
@@ -965,7 +975,7 @@ int hub_wait_fd_until(int fd, short what, uint64_t deadline)
         return hub_fail(EINVAL);
     if (fd >= h->fd_limit) /* select's fd_set has no bit for it */
         return hub_fail(ERANGE);
-    r = (size_t)fd < h->nfds && h->fds[fd] ? h->fds[fd] : fd_record(h, fd);
+    r = fd_record(h, fd);
     if (!r)
         return -1;
     slot = what == HUB_READ ? &r->reader : &r->writer;
@@ -1000,9 +1010,7 @@ void hub_fd_drained(int fd, short what)
     if (!h || !h->every_edge || fd < 0 || fd >= h->fd_limit ||
         (what & ~(HUB_READ | HUB_WRITE)))
         return; /* no edges to tell us when it is ready again */
-    if ((size_t)fd < h->nfds && h->fds[fd])
-        r = h->fds[fd];
-    else if (!(r = fd_record(h, fd)))
+    if (!(r = fd_record(h, fd)))
         return;
     if (r->hup) /* a short read before EOF: the next read returns 0 */
         what &= (short)~HUB_READ;
