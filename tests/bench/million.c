@@ -8,7 +8,11 @@
  *
  * Peak RSS is the child's ru_maxrss from wait4. Each is run --repeat times,
  * alternating, and the best time is kept (the machine is shared: timings
- * are noisy); the RSS shown is the highest seen.
+ * are noisy); the RSS shown is the highest seen. The bytes per task are
+ * what N tasks take beyond what one task takes (each program run once
+ * with --tasks 1): the ~2.5 MiB every process has (libc, libevent, the
+ * binary) is nobody's task, and counted in would add ~25 bytes to each
+ * of 100,000. The whole processes' ratio is printed too.
  *
  * Sizes: 100,000 and 1,000,000 tasks (--big adds 10,000,000: ~2.2 GiB of
  * memory for the greenlets, 1.5 GiB for the timers, and a minute, not for
@@ -36,7 +40,7 @@ static bool quick, big;
 static const char *lesson; /* path of 04_sync_vs_async */
 
 static const cl_option options[] = {
-    {"tasks", 'n', CL_OPT_INT, &ntasks, "N", "sleeping tasks: this size only (default 100000, then 1000000)", 1, 100000000},
+    {"tasks", 'n', CL_OPT_INT, &ntasks, "N", "sleeping tasks: this size only (default 100000, then 1000000)", 2, 100000000},
     {"sleep", 's', CL_OPT_DOUBLE, &sleep_s, "SECONDS", "how long each sleeps (default 0.5, as in the lesson)", 0, 60},
     {"repeat", 'r', CL_OPT_INT, &repeat, "N", "runs of each; the best time is shown (default 3)", 1, 100},
     {"lesson", 0, CL_OPT_STRING, &lesson, "PATH", "the 04_sync_vs_async binary (default: found from this one)", 0, 0},
@@ -147,8 +151,9 @@ static const char *default_lesson(void)
     return path;
 }
 
-/* One size: both runs, the figures, and the targets beside them. */
-static void one_size(long n)
+/* Both programs with n tasks, each run `runs` times. */
+static void measure_both(long n, long runs, struct measure *greenlets,
+                         struct measure *timers)
 {
     char tasks_arg[32], sleep_arg[32];
     snprintf(tasks_arg, sizeof tasks_arg, "%ld", n);
@@ -157,13 +162,28 @@ static void one_size(long n)
                           "--sleep", sleep_arg, NULL};
 
     ntasks = n; /* the baseline child reads it */
-    struct measure greenlets = {0}, timers = {0};
-    for (long r = 0; r < repeat; r++) {
-        keep_best(&greenlets, run_child(child_argv), r);
-        keep_best(&timers, run_child(NULL), r);
+    for (long r = 0; r < runs; r++) {
+        keep_best(greenlets, run_child(child_argv), r);
+        keep_best(timers, run_child(NULL), r);
     }
+}
 
-    double bytes_g = greenlets.maxrss_kib * 1024.0 / (double)n;
+/* Peak RSS with one task: what each process has before its tasks. */
+static struct measure one_greenlet, one_timer;
+
+static double bytes_per_task(const struct measure *m, const struct measure *one, long n)
+{
+    return (double)(m->maxrss_kib - one->maxrss_kib) * 1024.0 / (double)(n - 1);
+}
+
+/* One size: both runs, the figures, and the targets beside them. */
+static void one_size(long n)
+{
+    struct measure greenlets = {0}, timers = {0};
+    measure_both(n, repeat, &greenlets, &timers);
+
+    double bytes_g = bytes_per_task(&greenlets, &one_greenlet, n);
+    double bytes_t = bytes_per_task(&timers, &one_timer, n);
     printf("%ld tasks sleeping %g s, best of %ld runs (shared machine: noisy)\n", n,
            sleep_s, repeat);
     printf("  %-44s %7.2f s  %8.1f MiB peak RSS  %6.3f us/task\n",
@@ -172,12 +192,13 @@ static void one_size(long n)
     printf("  %-44s %7.2f s  %8.1f MiB peak RSS  %6.3f us/task\n",
            "bare libevent: event_new + evtimer_add each", timers.seconds,
            timers.maxrss_kib / 1024.0, (timers.seconds - sleep_s) * 1e6 / (double)n);
-    printf("  per task: %.0f bytes (greenlets), %.0f bytes (bare timers)\n", bytes_g,
-           timers.maxrss_kib * 1024.0 / (double)n);
+    printf("  per task, beyond one task's process (%.1f and %.1f MiB): %.0f bytes (greenlets), "
+           "%.0f bytes (bare timers); whole processes %.2fx\n",
+           one_greenlet.maxrss_kib / 1024.0, one_timer.maxrss_kib / 1024.0, bytes_g, bytes_t,
+           (double)greenlets.maxrss_kib / (double)timers.maxrss_kib);
     printf("  million: time %.2fx bare timers (target <= 1.0x), memory %.2fx (target <= 1.5x), "
            "%.0f B/greenlet (target <= 250)\n",
-           greenlets.seconds / timers.seconds,
-           (double)greenlets.maxrss_kib / (double)timers.maxrss_kib, bytes_g);
+           greenlets.seconds / timers.seconds, bytes_g / bytes_t, bytes_g);
 }
 
 int main(int argc, char **argv)
@@ -189,8 +210,10 @@ int main(int argc, char **argv)
         lesson = default_lesson();
     if (access(lesson, X_OK) != 0)
         cl_err_exit("%s (build the lessons first: make at the top)", lesson);
-    if (ntasks) {
-        one_size(ntasks);
+    long n = ntasks;
+    measure_both(1, 1, &one_greenlet, &one_timer); /* the bytes per task are above these */
+    if (n) {
+        one_size(n);
         return 0;
     }
     one_size(100000);
