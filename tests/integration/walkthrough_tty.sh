@@ -28,9 +28,9 @@ mkdir -p "$out"
 sock=$out/tmux.sock
 tm() { tmux -S "$sock" -f /dev/null "$@"; }
 trap 'tm kill-server 2>/dev/null' EXIT
-fail=0
+fail=0 failed=
 check() { # description, status
-    if [ "$2" -eq 0 ]; then echo "ok: $1"; else echo "FAILED: $1"; fail=1; fi
+    if [ "$2" -eq 0 ]; then echo "ok: $1"; else echo "FAILED: $1"; fail=1; failed+="FAILED: $1"$'\n'; fi
 }
 
 # session NAME ARGS...: the walkthrough on an 80x50 terminal, its screen
@@ -107,9 +107,10 @@ press_then_pause $s n 'what to notice \(05_io_autoswitch/README.md\)' 60
 check "n shows its README's What to notice" $?
 press $s Enter '\[Enter\] run lesson 06'
 check "Enter goes on to lesson 06, which pauses before its run" $?
-press $s Enter 'idle conns +epoll +poll +select' 90
+nexts=$(seen $s '\[Enter\] next') # counted before the key: on a busy machine
+press $s Enter 'idle conns +epoll +poll +select' 90 # the pause can be drawn before press returns
 check "06 ran, then showed epoll, poll and select side by side" $?
-wait_for $s '\[Enter\] next' "$(($(seen $s '\[Enter\] next') + 1))" 30
+wait_for $s '\[Enter\] next' "$((nexts + 1))" 30
 check "06 ran and paused after" $?
 check "06's recv lines and its demo client's lines were on screen" \
     "$(grep -qF "recv: b'hello 0'" "$out/$s.screen" &&
@@ -131,7 +132,7 @@ check "q quits, status 0 (was $(cat "$out/$s.status" 2>/dev/null))" \
 
 # ---- in Chinese: the prompts still fit 80 columns ----
 if [ -f common/po/locale/zh_CN/LC_MESSAGES/corolab.mo ] && command -v gettext >/dev/null; then
-    s=zh
+    s=zh PROMPT='\[\?\]按键 > '
     session $s --lang zh --only 3
     wait_for $s '运行第 03 课' 1 30
     check "zh: pauses before lesson 03, in Chinese" $?
@@ -141,8 +142,8 @@ if [ -f common/po/locale/zh_CN/LC_MESSAGES/corolab.mo ] && command -v gettext >/
     check "zh: 03 ran on Enter, then a pause after it" $?
     one_line $s '[回车]下一课' '[?]按键 >'
     check "zh: the prompt after a run is one line of an 80-column screen" $?
-    press $s n '要注意的地方（03_gevent_sleep/README.zh.md）' 30
-    check "zh: n shows What to notice from README.zh.md" $?
+    press_then_pause $s n '要注意的地方（03_gevent_sleep/README.zh.md）' 30
+    check "zh: n shows What to notice from README.zh.md, then a pause" $?
     key $s q
     for ((i = 0; i < 100; i++)); do [ -s "$out/$s.status" ] && break; sleep 0.1; done
     check "zh: q quits, status 0, in Chinese" \
@@ -176,6 +177,8 @@ check "Ctrl-C stops the lesson it was running" \
 if [ $fail -ne 0 ]; then
     echo "---- screens (tests/out/walkthrough_tty/*.screen), tails:"
     for f in "$out"/*.screen; do echo "== $f"; tail -n 40 "$f" | tr -d '\r'; done
+    # again last: run-all.sh shows a failed test's last 30 lines
+    printf -- '---- what failed:\n%s' "$failed"
 fi
 [ $fail -eq 0 ] && echo "walkthrough_tty: all passed"
 exit $fail
