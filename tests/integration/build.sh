@@ -17,10 +17,7 @@ cd "$(dirname "$0")/../.." || exit 2
 [ -f common/.build-flags ] || { echo "not built: run make first"; exit 77; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/corolab-build.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
-fail=0
-check() { # description, status
-    if [ "$2" -eq 0 ]; then echo "ok: $1"; else echo "FAILED: $1"; fail=1; fi
-}
+. tests/integration/check.bash
 
 # Recorders: each call is written to $tmp/calls; dpkg-query says "not
 # installed" to everything; apt-get and sudo succeed.

@@ -19,10 +19,7 @@ for l in "${lessons[@]}"; do
 done
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
-fail=0
-check() { # description, status
-    if [ "$2" -eq 0 ]; then echo "ok: $1"; else echo "FAILED: $1"; fail=1; fi
-}
+. tests/integration/check.bash
 l3=03_gevent_sleep/03_gevent_sleep
 
 # --- line-buffered through a pipe: stamp each line as it arrives --------

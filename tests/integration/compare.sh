@@ -13,8 +13,7 @@ l2=02_greenlet_switch l3=03_gevent_sleep
 [ -x "$l2/$l2" ] && [ -x "$l3/$l3" ] || { echo "lessons not built"; exit 77; }
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
-fail=0
-check() { if [ "$2" -eq 0 ]; then echo "ok: $1"; else echo "FAILED: $1"; fail=1; fi; }
+. tests/integration/check.bash
 
 # --- a student's saved run -----------------------------------------------
 "$l2/$l2" >"$tmp/run2"

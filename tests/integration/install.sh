@@ -17,10 +17,7 @@ command -v pkg-config >/dev/null 2>&1 || { echo "no pkg-config: skipped"; exit 7
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/corolab-install.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 dest=$tmp/dest prefix=/opt/corolab-test
-fail=0
-check() { # description, status
-    if [ "$2" -eq 0 ]; then echo "ok: $1"; else echo "FAILED: $1"; fail=1; fi
-}
+. tests/integration/check.bash
 
 make -s --no-print-directory install DESTDIR="$dest" PREFIX="$prefix" >"$tmp/install.log" 2>&1
 st=$?

@@ -8,13 +8,9 @@ bin=05_io_autoswitch/05_io_autoswitch
 command -v perl >/dev/null || { echo "SKIP: perl is needed for the servers"; exit 77; }
 out=tests/out/$(basename "$0" .sh)
 mkdir -p "$out"
-fail=0
+. tests/integration/check.bash
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null' EXIT
-
-check() { # description, command status
-    if [ "$2" -eq 0 ]; then echo "ok: $1"; else echo "FAILED: $1"; fail=1; fi
-}
 
 # serve NAME COMMAND...: start a server that prints its address first; sets
 # $port once it is there.

@@ -17,10 +17,7 @@ l3=03_gevent_sleep
 [ -x "$l3/$l3" ] || { echo "no $l3/$l3: build it first"; exit 77; }
 out=tests/out/trace
 mkdir -p "$out"
-fail=0
-check() { # description, status
-    if [ "$2" -eq 0 ]; then echo "ok: $1"; else echo "FAILED: $1"; fail=1; fi
-}
+. tests/integration/check.bash
 normalize() { LC_ALL=C sed -E -f tests/normalize.sed "$@"; }
 
 # The switch lines of a trace, one word each: FROM>TO:WHY, where WHY is the

@@ -27,10 +27,7 @@ perl -MJSON::PP -e 1 2>/dev/null || { echo "perl JSON::PP missing (Debian: perl)
 out=$PWD/tests/out/trace_file
 rm -rf "$out"
 mkdir -p "$out"
-fail=0
-check() { # description, status
-    if [ "$2" -eq 0 ]; then echo "ok: $1"; else echo "FAILED: $1"; fail=1; fi
-}
+. tests/integration/check.bash
 normalize() { LC_ALL=C sed -E -f tests/normalize.sed "$@"; }
 
 # --- 03: JSON against the text trace of the same run ---

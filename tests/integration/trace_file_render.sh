@@ -17,10 +17,7 @@ done
 out=$PWD/tests/out/trace_file_render
 rm -rf "$out"
 mkdir -p "$out"
-fail=0
-check() { # description, status
-    if [ "$2" -eq 0 ]; then echo "ok: $1"; else echo "FAILED: $1"; fail=1; fi
-}
+. tests/integration/check.bash
 
 # chromium, with nothing of its own going on; $1: what to do, $2: the file
 chrome() {

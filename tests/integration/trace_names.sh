@@ -8,8 +8,7 @@ l1=01_yield_generator l4=04_sync_vs_async
 [ -x "$l1/$l1" ] && [ -x "$l4/$l4" ] || { echo "lessons not built"; exit 77; }
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
-fail=0
-check() { if [ "$2" -eq 0 ]; then echo "ok: $1"; else echo "FAILED: $1"; fail=1; fi; }
+. tests/integration/check.bash
 
 # 01 --baozi 1: FROM>TO:WHY for every switch, exactly.
 "$l1/$l1" --trace --baozi 1 >"$tmp/out1" 2>"$tmp/trace1"

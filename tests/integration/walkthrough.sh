@@ -13,10 +13,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 2
 out=tests/out/walkthrough
 mkdir -p "$out"
-fail=0
-check() { # description, status
-    if [ "$2" -eq 0 ]; then echo "ok: $1"; else echo "FAILED: $1"; fail=1; fi
-}
+. tests/integration/check.bash
 built() { [ -x "$1/$1" ]; }
 
 ran=0

@@ -28,10 +28,7 @@ mkdir -p "$out"
 sock=$out/tmux.sock
 tm() { tmux -S "$sock" -f /dev/null "$@"; }
 trap 'tm kill-server 2>/dev/null' EXIT
-fail=0 failed=
-check() { # description, status
-    if [ "$2" -eq 0 ]; then echo "ok: $1"; else echo "FAILED: $1"; fail=1; failed+="FAILED: $1"$'\n'; fi
-}
+. tests/integration/check.bash
 
 # session NAME ARGS...: the walkthrough on an 80x50 terminal, its screen
 # recorded in $out/NAME.screen, its exit status in $out/NAME.status.
@@ -177,8 +174,7 @@ check "Ctrl-C stops the lesson it was running" \
 if [ $fail -ne 0 ]; then
     echo "---- screens (tests/out/walkthrough_tty/*.screen), tails:"
     for f in "$out"/*.screen; do echo "== $f"; tail -n 40 "$f" | tr -d '\r'; done
-    # again last: run-all.sh shows a failed test's last 30 lines
-    printf -- '---- what failed:\n%s' "$failed"
+    failures_last
 fi
 [ $fail -eq 0 ] && echo "walkthrough_tty: all passed"
 exit $fail

@@ -9,10 +9,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 2
 out=tests/out/walkthrough_zh
 mkdir -p "$out"
-fail=0
-check() { # description, status
-    if [ "$2" -eq 0 ]; then echo "ok: $1"; else echo "FAILED: $1"; fail=1; fi
-}
+. tests/integration/check.bash
 [ -f common/po/locale/zh_CN/LC_MESSAGES/corolab.mo ] ||
     { echo "SKIP: no built catalogue (make deps, then make)"; exit 77; }
 command -v gettext >/dev/null || { echo "SKIP: no gettext command"; exit 77; }
