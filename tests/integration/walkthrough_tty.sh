@@ -104,8 +104,10 @@ press_then_pause $s n 'what to notice \(05_io_autoswitch/README.md\)' 60
 check "n shows its README's What to notice" $?
 press $s Enter '\[Enter\] run lesson 06'
 check "Enter goes on to lesson 06, which pauses before its run" $?
-nexts=$(seen $s '\[Enter\] next') # counted before the key: on a busy machine
-press $s Enter 'idle conns +epoll +poll +select' 90 # the pause can be drawn before press returns
+# pauses counted before the key: on a busy machine the one after 06's run
+# can be drawn before press returns
+nexts=$(seen $s '\[Enter\] next')
+press $s Enter 'idle conns +epoll +poll +select' 90
 check "06 ran, then showed epoll, poll and select side by side" $?
 wait_for $s '\[Enter\] next' "$((nexts + 1))" 30
 check "06 ran and paused after" $?
