@@ -220,7 +220,10 @@ static void wake(struct hub *h, struct hub_waiter *w, int reason)
     hub_timers_remove(&h->timers, &w->timer);
     unwait(w);
     push_ready(h, w);
-    prefetch_frames(waiter_greenlet(w));
+    /* tasks only, not waiter_greenlet(w): main's context has no saved
+     * stack pointer (NULL) until it first switches away */
+    if (w->is_task)
+        prefetch_frames(&hub_task_of(w)->g);
 }
 
 void hub_wake(struct hub_waiter *w, int reason)
